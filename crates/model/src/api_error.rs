@@ -26,7 +26,9 @@ pub enum ErrorEra {
 #[error("{} ({}): {}", self.code(), self.http_status(ErrorEra::Seed), self.message())]
 pub enum ApiError {
     /// A required parameter other than `InstanceId.N` is absent.
-    MissingParameter { name: &'static str },
+    MissingParameter {
+        name: &'static str,
+    },
     /// `SendFile` without any `InstanceId.N`.
     MissingInstanceId,
     InvalidPageNumber,
@@ -35,7 +37,9 @@ pub enum ApiError {
     InvalidNextToken,
     /// A value that cannot be read as its type (a number that is not one,
     /// a boolean that is neither `true` nor `false`).
-    InvalidParameter { name: &'static str },
+    InvalidParameter {
+        name: &'static str,
+    },
     FileTargetDirInvalid,
     FileModeInvalid,
     FileContentDecodeError,
@@ -67,11 +71,19 @@ struct Row {
 }
 
 fn row(code: &'static str, status: u16, message: &'static str) -> Row {
-    Row { code: Cow::Borrowed(code), status, moved_to_400: false, message: Cow::Borrowed(message) }
+    Row {
+        code: Cow::Borrowed(code),
+        status,
+        moved_to_400: false,
+        message: Cow::Borrowed(message),
+    }
 }
 
 fn moved(code: &'static str, message: &'static str) -> Row {
-    Row { moved_to_400: true, ..row(code, 403, message) }
+    Row {
+        moved_to_400: true,
+        ..row(code, 403, message)
+    }
 }
 
 impl ApiError {
@@ -86,35 +98,48 @@ impl ApiError {
                 moved_to_400: false,
                 message: Cow::Owned(format!("{name} is mandatory for this action.")),
             },
-            E::MissingInstanceId => {
-                row("MissingParam.InstanceId", 400, "The parameter instanceId is missing or empty.")
-            }
-            E::InvalidPageNumber => moved("InvalidParam.PageNumber", "The specified parameter is invalid."),
-            E::InvalidPageSize => moved("InvalidParam.PageSize", "The specified parameter is invalid."),
+            E::MissingInstanceId => row(
+                "MissingParam.InstanceId",
+                400,
+                "The parameter instanceId is missing or empty.",
+            ),
+            E::InvalidPageNumber => moved(
+                "InvalidParam.PageNumber",
+                "The specified parameter is invalid.",
+            ),
+            E::InvalidPageSize => moved(
+                "InvalidParam.PageSize",
+                "The specified parameter is invalid.",
+            ),
             E::InvalidMaxResults => row(
                 "InvalidParameter.MaxResults",
                 400,
                 "The specified parameter MaxResults is not valid.",
             ),
-            E::InvalidNextToken => {
-                row("InvalidParameter.NextToken", 400, "The specified parameter NextToken is not valid.")
-            }
+            E::InvalidNextToken => row(
+                "InvalidParameter.NextToken",
+                400,
+                "The specified parameter NextToken is not valid.",
+            ),
             E::InvalidParameter { name } => Row {
                 code: Cow::Borrowed("InvalidParameter"),
                 status: 400,
                 moved_to_400: false,
                 message: Cow::Owned(format!("The specified parameter \"{name}\" is not valid.")),
             },
-            E::FileTargetDirInvalid => {
-                moved("FileTargetDir.Invalid", "The target directory of file is invalid.")
-            }
+            E::FileTargetDirInvalid => moved(
+                "FileTargetDir.Invalid",
+                "The target directory of file is invalid.",
+            ),
             E::FileModeInvalid => moved("FileMode.Invalid", "The mode of file is invalid."),
-            E::FileContentDecodeError => {
-                moved("FileContent.DecodeError", "The Content can not be base64 decoded.")
-            }
-            E::FileContentTypeInvalid => {
-                moved("FileContentType.Invalid", "The ContentType of file is invalid.")
-            }
+            E::FileContentDecodeError => moved(
+                "FileContent.DecodeError",
+                "The Content can not be base64 decoded.",
+            ),
+            E::FileContentTypeInvalid => moved(
+                "FileContentType.Invalid",
+                "The ContentType of file is invalid.",
+            ),
             E::InvalidFileOwner => row(
                 "InvalidParameter.FileOwner",
                 400,
@@ -125,15 +150,21 @@ impl ApiError {
                 400,
                 "The specified parameter FileGroup is not valid.",
             ),
-            E::FileSizeExceedLimit => {
-                row("FileSize.ExceedLimit", 403, "The length of file content exceeds limit.")
-            }
-            E::FileNameExceedLimit => {
-                row("FileName.ExceedLimit", 403, "The length of file name exceeds limit.")
-            }
-            E::FileDescExceedLimit => {
-                row("FileDesc.ExceedLimit", 403, "The length of file description exceeds limit.")
-            }
+            E::FileSizeExceedLimit => row(
+                "FileSize.ExceedLimit",
+                403,
+                "The length of file content exceeds limit.",
+            ),
+            E::FileNameExceedLimit => row(
+                "FileName.ExceedLimit",
+                403,
+                "The length of file name exceeds limit.",
+            ),
+            E::FileDescExceedLimit => row(
+                "FileDesc.ExceedLimit",
+                403,
+                "The length of file description exceeds limit.",
+            ),
             E::InstanceIdsExceedLimit => row(
                 "InstanceIds.ExceedLimit",
                 403,
@@ -149,9 +180,11 @@ impl ApiError {
                 404,
                 "The RegionId provided does not exist in our records.",
             ),
-            E::InstanceNotFound => {
-                row("InvalidInstance.NotFound", 404, "The specified instances not found.")
-            }
+            E::InstanceNotFound => row(
+                "InvalidInstance.NotFound",
+                404,
+                "The specified instances not found.",
+            ),
             E::ActionNotFound => row(
                 "InvalidAction.NotFound",
                 404,
@@ -162,9 +195,11 @@ impl ApiError {
                 400,
                 "The specified parameter \"Action or Version\" is not valid.",
             ),
-            E::UnsupportedHttpMethod => {
-                row("UnsupportedHTTPMethod", 403, "This http method not supported.")
-            }
+            E::UnsupportedHttpMethod => row(
+                "UnsupportedHTTPMethod",
+                403,
+                "This http method not supported.",
+            ),
             E::InternalErrorDispatch => row(
                 "InternalError.Dispatch",
                 500,
@@ -242,7 +277,13 @@ mod tests {
         let moved: Vec<_> = all
             .iter()
             .filter(|e| e.http_status(ErrorEra::Seed) != e.http_status(ErrorEra::Current))
-            .map(|e| (e.code().into_owned(), e.http_status(ErrorEra::Seed), e.http_status(ErrorEra::Current)))
+            .map(|e| {
+                (
+                    e.code().into_owned(),
+                    e.http_status(ErrorEra::Seed),
+                    e.http_status(ErrorEra::Current),
+                )
+            })
             .collect();
         let want: Vec<_> = [
             "InvalidParam.PageNumber",

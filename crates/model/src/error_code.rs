@@ -40,16 +40,52 @@ const TABLE: [(ErrorCode, InstanceStatus, &str); 16] = {
     use ErrorCode as C;
     use InstanceStatus as S;
     [
-        (C::InstanceNotExists, S::Aborted, "the specified instance does not exists"),
-        (C::InstanceReleased, S::Error, "the instance has released when create task"),
-        (C::InstanceNotRunning, S::Aborted, "the instance is not running when create task"),
+        (
+            C::InstanceNotExists,
+            S::Aborted,
+            "the specified instance does not exists",
+        ),
+        (
+            C::InstanceReleased,
+            S::Error,
+            "the instance has released when create task",
+        ),
+        (
+            C::InstanceNotRunning,
+            S::Aborted,
+            "the instance is not running when create task",
+        ),
         (C::AccountNotExists, S::Invalid, "Owner not exists"),
-        (C::ClientNotRunning, S::Aborted, "the aliyun service is not running on the instance"),
-        (C::ClientNotResponse, S::Aborted, "the aliyun service in the instance does not response"),
-        (C::ClientIsUpgrading, S::Aborted, "the aliyun service in the instance is upgrading now"),
-        (C::ClientNeedUpgrade, S::Aborted, "the aliyun service in the instance need upgrade"),
-        (C::DeliveryTimeout, S::Timeout, "the command delivery has been timeout"),
-        (C::FileCreateFail, S::Failed, "Unexpected error during creating"),
+        (
+            C::ClientNotRunning,
+            S::Aborted,
+            "the aliyun service is not running on the instance",
+        ),
+        (
+            C::ClientNotResponse,
+            S::Aborted,
+            "the aliyun service in the instance does not response",
+        ),
+        (
+            C::ClientIsUpgrading,
+            S::Aborted,
+            "the aliyun service in the instance is upgrading now",
+        ),
+        (
+            C::ClientNeedUpgrade,
+            S::Aborted,
+            "the aliyun service in the instance need upgrade",
+        ),
+        (
+            C::DeliveryTimeout,
+            S::Timeout,
+            "the command delivery has been timeout",
+        ),
+        (
+            C::FileCreateFail,
+            S::Failed,
+            "Unexpected error during creating",
+        ),
         (C::FileAlreadyExists, S::Invalid, "File already exists"),
         (C::FileContentInvalid, S::Invalid, "File content error"),
         (C::FileNameInvalid, S::Invalid, "File name is invalid"),
@@ -132,7 +168,11 @@ mod tests {
     #[test]
     fn every_code_ends_in_a_failure_status() {
         for code in ErrorCode::ALL {
-            assert!(code.status().is_failure(), "{code} ends in {}", code.status());
+            assert!(
+                code.status().is_failure(),
+                "{code} ends in {}",
+                code.status()
+            );
         }
     }
 
@@ -142,11 +182,35 @@ mod tests {
         let check = |code: C, status: InstanceStatus, info: &str| {
             assert_eq!((code.status(), code.error_info()), (status, info), "{code}");
         };
-        check(C::ClientNotRunning, InstanceStatus::Aborted, "the aliyun service is not running on the instance");
-        check(C::FileAlreadyExists, InstanceStatus::Invalid, "File already exists");
-        check(C::DeliveryTimeout, InstanceStatus::Timeout, "the command delivery has been timeout");
-        check(C::InstanceReleased, InstanceStatus::Error, "the instance has released when create task");
-        check(C::FileCreateFail, InstanceStatus::Failed, "Unexpected error during creating");
-        check(C::AccountNotExists, InstanceStatus::Invalid, "Owner not exists");
+        check(
+            C::ClientNotRunning,
+            InstanceStatus::Aborted,
+            "the aliyun service is not running on the instance",
+        );
+        check(
+            C::FileAlreadyExists,
+            InstanceStatus::Invalid,
+            "File already exists",
+        );
+        check(
+            C::DeliveryTimeout,
+            InstanceStatus::Timeout,
+            "the command delivery has been timeout",
+        );
+        check(
+            C::InstanceReleased,
+            InstanceStatus::Error,
+            "the instance has released when create task",
+        );
+        check(
+            C::FileCreateFail,
+            InstanceStatus::Failed,
+            "Unexpected error during creating",
+        );
+        check(
+            C::AccountNotExists,
+            InstanceStatus::Invalid,
+            "Owner not exists",
+        );
     }
 }

@@ -23,7 +23,7 @@ pub use error_code::ErrorCode;
 pub use ids::{InstanceId, InvokeId, RegionId, RequestId};
 pub use params::Params;
 pub use record::{InstanceResult, InvocationRecord};
-pub use request::{ContentType, FileSpec, DescribeSendFileResultsRequest, Paging, SendFileRequest};
+pub use request::{ContentType, DescribeSendFileResultsRequest, FileSpec, Paging, SendFileRequest};
 pub use status::{InstanceStatus, InvocationStatus};
 pub use timestamp::Timestamp;
 pub use wire::Format;

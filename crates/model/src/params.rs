@@ -25,7 +25,10 @@ impl Params {
 
     /// The first value of `name`, even when empty.
     pub fn raw(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The first value of `name`, treating an empty value as absent, as the
@@ -67,7 +70,11 @@ impl Params {
             .iter()
             .enumerate()
             .filter_map(|(position, (n, v))| {
-                let index = n.strip_prefix(name)?.strip_prefix('.')?.parse::<u64>().ok()?;
+                let index = n
+                    .strip_prefix(name)?
+                    .strip_prefix('.')?
+                    .parse::<u64>()
+                    .ok()?;
                 (!v.is_empty()).then_some((index, position, v.as_str()))
             })
             .collect();
@@ -84,7 +91,12 @@ impl Params {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Params {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Params {
-        Params { pairs: iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+        Params {
+            pairs: iter
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
     }
 }
 
@@ -110,12 +122,20 @@ mod tests {
 
     #[test]
     fn booleans_ignore_letter_case() {
-        for (text, want) in [("True", Some(true)), ("false", Some(false)), ("TRUE", Some(true)), ("", None)] {
+        for (text, want) in [
+            ("True", Some(true)),
+            ("false", Some(false)),
+            ("TRUE", Some(true)),
+            ("", None),
+        ] {
             let params: Params = [("Overwrite", text)].into_iter().collect();
             assert_eq!(params.bool("Overwrite"), Ok(want), "{text}");
         }
         let params: Params = [("Overwrite", "yes")].into_iter().collect();
-        assert_eq!(params.bool("Overwrite"), Err(ApiError::InvalidParameter { name: "Overwrite" }));
+        assert_eq!(
+            params.bool("Overwrite"),
+            Err(ApiError::InvalidParameter { name: "Overwrite" })
+        );
     }
 
     #[test]

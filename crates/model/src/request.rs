@@ -178,7 +178,10 @@ pub enum Paging {
     Pages { number: u64, size: u64 },
     /// `MaxResults`, continuing after `NextToken` when given. When either is
     /// present the page parameters are ignored.
-    Token { max_results: u64, next_token: Option<String> },
+    Token {
+        max_results: u64,
+        next_token: Option<String>,
+    },
 }
 
 /// A validated `DescribeSendFileResults`. Filters combine with AND.
@@ -205,7 +208,9 @@ impl DescribeSendFileResultsRequest {
                 next_token: next_token.map(str::to_owned),
             }
         } else {
-            let number = params.integer("PageNumber", ApiError::InvalidPageNumber)?.unwrap_or(1);
+            let number = params
+                .integer("PageNumber", ApiError::InvalidPageNumber)?
+                .unwrap_or(1);
             let size = params
                 .integer("PageSize", ApiError::InvalidPageSize)?
                 .unwrap_or(DEFAULT_PAGE_SIZE as i64);
@@ -231,10 +236,14 @@ impl DescribeSendFileResultsRequest {
     /// Whether a record with this overall status passes the
     /// `InvocationStatus` filter. A word that is no status matches nothing.
     pub fn wants_status(&self, status: InvocationStatus) -> bool {
-        self.invocation_status.as_deref().is_none_or(|word| word == status.as_str())
+        self.invocation_status
+            .as_deref()
+            .is_none_or(|word| word == status.as_str())
     }
 }
 
 fn in_page_range(size: i64) -> Option<u64> {
-    u64::try_from(size).ok().filter(|s| (1..=MAX_PAGE_SIZE).contains(s))
+    u64::try_from(size)
+        .ok()
+        .filter(|s| (1..=MAX_PAGE_SIZE).contains(s))
 }

@@ -200,13 +200,20 @@ mod tests {
     fn roll_up_examples_from_the_documentation() {
         use InstanceStatus as S;
         let check = |statuses: &[S], want: InvocationStatus| {
-            assert_eq!(InvocationStatus::roll_up(statuses.iter().copied()), want, "{statuses:?}");
+            assert_eq!(
+                InvocationStatus::roll_up(statuses.iter().copied()),
+                want,
+                "{statuses:?}"
+            );
         };
         check(&[S::Success], InvocationStatus::Success);
         check(&[S::Pending, S::Running], InvocationStatus::Pending);
         check(&[S::Running, S::Success], InvocationStatus::Running);
         check(&[S::Success, S::Aborted], InvocationStatus::PartialFailed);
-        check(&[S::Invalid, S::Timeout, S::Error], InvocationStatus::Failed);
+        check(
+            &[S::Invalid, S::Timeout, S::Error],
+            InvocationStatus::Failed,
+        );
     }
 
     #[test]
@@ -214,7 +221,11 @@ mod tests {
         for status in InstanceStatus::ALL {
             let terminal = !matches!(status, InstanceStatus::Pending | InstanceStatus::Running);
             assert_eq!(status.is_terminal(), terminal, "{status}");
-            assert_eq!(status.is_failure(), terminal && status != InstanceStatus::Success, "{status}");
+            assert_eq!(
+                status.is_failure(),
+                terminal && status != InstanceStatus::Success,
+                "{status}"
+            );
         }
     }
 }

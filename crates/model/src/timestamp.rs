@@ -43,12 +43,18 @@ impl Timestamp {
 
     /// Parses the wire form, `2020-09-11T08:30:55Z`.
     pub fn parse(text: &str) -> Result<Timestamp, TimestampError> {
-        let parsed = time::PrimitiveDateTime::parse(text, WIRE_FORMAT)
-            .map_err(|_| TimestampError { text: text.to_owned() })?;
+        let parsed =
+            time::PrimitiveDateTime::parse(text, WIRE_FORMAT).map_err(|_| TimestampError {
+                text: text.to_owned(),
+            })?;
         let seconds = parsed.assume_utc().unix_timestamp();
-        let millis = seconds.checked_mul(1000).ok_or_else(|| TimestampError { text: text.to_owned() })?;
+        let millis = seconds.checked_mul(1000).ok_or_else(|| TimestampError {
+            text: text.to_owned(),
+        })?;
         if !(Self::MIN.0..=Self::MAX.0).contains(&millis) {
-            return Err(TimestampError { text: text.to_owned() });
+            return Err(TimestampError {
+                text: text.to_owned(),
+            });
         }
         Ok(Timestamp(millis))
     }
@@ -70,7 +76,9 @@ impl fmt::Display for Timestamp {
 
 /// A time that is not in the form `YYYY-MM-DDThh:mm:ssZ` between 1970 and 9999.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid time `{text}`: expected UTC `YYYY-MM-DDThh:mm:ssZ`, for example `2020-09-11T08:30:55Z`")]
+#[error(
+    "invalid time `{text}`: expected UTC `YYYY-MM-DDThh:mm:ssZ`, for example `2020-09-11T08:30:55Z`"
+)]
 pub struct TimestampError {
     text: String,
 }
@@ -89,7 +97,12 @@ mod tests {
 
     #[test]
     fn rejects_other_forms() {
-        for bad in ["2020-09-11 08:30:55", "2020-09-11T08:30:55", "2020-09-11T08:30:55+08:00", ""] {
+        for bad in [
+            "2020-09-11 08:30:55",
+            "2020-09-11T08:30:55",
+            "2020-09-11T08:30:55+08:00",
+            "",
+        ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
     }

@@ -35,7 +35,11 @@ impl Format {
                         media.eq_ignore_ascii_case("application/json")
                     })
                 });
-                if wants_json { Format::Json } else { Format::Xml }
+                if wants_json {
+                    Format::Json
+                } else {
+                    Format::Xml
+                }
             }
         }
     }
@@ -67,19 +71,19 @@ pub fn render<T: Serialize>(format: Format, root: &str, body: &T) -> Vec<u8> {
 fn to_json<T: Serialize>(body: &T) -> Vec<u8> {
     // Our bodies are plain structs of strings, numbers and booleans, which
     // serde_json cannot fail to write.
-    serde_json::to_vec(body).unwrap_or_else(|error| {
-        fallback_body(&format!("cannot render JSON: {error}")).into_bytes()
-    })
+    serde_json::to_vec(body)
+        .unwrap_or_else(|error| fallback_body(&format!("cannot render JSON: {error}")).into_bytes())
 }
 
 fn to_xml<T: Serialize>(root: &str, body: &T) -> Vec<u8> {
     let mut text = String::from(XML_DECLARATION);
-    let written = quick_xml::se::Serializer::with_root(&mut text, Some(root)).and_then(|mut ser| {
-        // `<ErrorCode></ErrorCode>`, as the documentation's samples show,
-        // rather than `<ErrorCode/>`.
-        ser.expand_empty_elements(true);
-        body.serialize(ser)
-    });
+    let written =
+        quick_xml::se::Serializer::with_root(&mut text, Some(root)).and_then(|mut ser| {
+            // `<ErrorCode></ErrorCode>`, as the documentation's samples show,
+            // rather than `<ErrorCode/>`.
+            ser.expand_empty_elements(true);
+            body.serialize(ser)
+        });
     match written {
         Ok(_) => text.into_bytes(),
         Err(error) => fallback_body(&format!("cannot render XML: {error}")).into_bytes(),
@@ -104,7 +108,11 @@ pub struct ErrorEnvelope {
 }
 
 impl ErrorEnvelope {
-    pub fn new(error: &ApiError, request_id: RequestId, region: Option<&RegionId>) -> ErrorEnvelope {
+    pub fn new(
+        error: &ApiError,
+        request_id: RequestId,
+        region: Option<&RegionId>,
+    ) -> ErrorEnvelope {
         let code = error.code().into_owned();
         // The host a client would have called; the bare endpoint when the
         // request named no region.
@@ -112,9 +120,16 @@ impl ErrorEnvelope {
             Some(region) => format!("ecs.{region}.aliyuncs.com"),
             None => "ecs.aliyuncs.com".to_owned(),
         };
-        let recommend =
-            format!("https://api.aliyun.com/troubleshoot?q={code}&product=Ecs&requestId={request_id}");
-        ErrorEnvelope { request_id, host_id, code, message: error.message().into_owned(), recommend }
+        let recommend = format!(
+            "https://api.aliyun.com/troubleshoot?q={code}&product=Ecs&requestId={request_id}"
+        );
+        ErrorEnvelope {
+            request_id,
+            host_id,
+            code,
+            message: error.message().into_owned(),
+            recommend,
+        }
     }
 
     pub fn render(&self, format: Format) -> Vec<u8> {

@@ -1,0 +1,180 @@
+//! One simulated instance at run time: its lifecycle state, its agent, its
+//! accounts and its file system.
+
+use std::collections::BTreeSet;
+
+use casim_model::{ErrorCode, InvokeId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::error::FleetError;
+use crate::fs::{FileData, FileSystem};
+use crate::spec::{AgentState, InstanceSpec, InstanceState, OsType};
+
+/// An agent that has said nothing for this long is "not responding".
+pub const HEARTBEAT_TIMEOUT_MS: u64 = 120_000;
+
+/// The oldest agents that can take file tasks.
+const MIN_LINUX_AGENT: [u64; 4] = [1, 0, 2, 569];
+const MIN_WINDOWS_AGENT: [u64; 4] = [1, 0, 0, 149];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    pub spec: InstanceSpec,
+    pub state: InstanceState,
+    pub agent: AgentState,
+    /// When a silent agent last answered.
+    pub silent_since: Timestamp,
+    pub agent_version: String,
+    pub users: BTreeSet<String>,
+    pub groups: BTreeSet<String>,
+    pub fs: FileSystem,
+    /// How many tasks this instance has been given; keys its random stream.
+    pub tasks_given: u64,
+    /// Tasks not yet finished here, so a release can end them.
+    pub in_flight: BTreeSet<InvokeId>,
+}
+
+impl Instance {
+    pub fn from_spec(spec: &InstanceSpec) -> Result<Instance, FleetError> {
+        let invalid = |reason: String| FleetError::InvalidInstance {
+            id: spec.id.clone(),
+            reason,
+        };
+        if parse_version(&spec.agent.version).is_none() {
+            return Err(invalid(format!(
+                "agent version `{}` is not dotted numbers like `2.2.3.256`",
+                spec.agent.version
+            )));
+        }
+        let (default_user, default_group) = match spec.os {
+            OsType::Linux => ("root", "root"),
+            OsType::Windows => ("Administrator", "Administrators"),
+        };
+        let users = spec
+            .users
+            .clone()
+            .unwrap_or_else(|| vec![default_user.to_owned()]);
+        let groups = spec
+            .groups
+            .clone()
+            .unwrap_or_else(|| vec![default_group.to_owned()]);
+
+        let mut fs = FileSystem::new(spec.os);
+        for dir in &spec.directories {
+            fs.mkdir_all(dir)
+                .map_err(|_| invalid(format!("directory `{dir}` cannot be created")))?;
+        }
+        for file in &spec.files {
+            let key = fs
+                .normalise(&file.path)
+                .ok_or_else(|| invalid(format!("file path `{}` is not absolute", file.path)))?;
+            let parent = parent_of(&key, spec.os);
+            fs.mkdir_all(&parent)
+                .map_err(|_| invalid(format!("file `{}` is inside a file", file.path)))?;
+            fs.write(
+                key,
+                FileData {
+                    bytes: file.content.as_bytes().to_vec(),
+                    mode: file.mode.clone(),
+                    owner: file.owner.clone(),
+                    group: file.group.clone(),
+                },
+            );
+        }
+
+        Ok(Instance {
+            spec: spec.clone(),
+            state: spec.state,
+            agent: spec.agent.state,
+            silent_since: spec.agent.silent_since.unwrap_or(Timestamp::MIN),
+            agent_version: spec.agent.version.clone(),
+            users: users.into_iter().collect(),
+            groups: groups.into_iter().collect(),
+            fs,
+            tasks_given: 0,
+            in_flight: BTreeSet::new(),
+        })
+    }
+
+    pub fn os(&self) -> OsType {
+        self.spec.os
+    }
+
+    /// Why a task cannot be handed to this instance's agent right now, in
+    /// the order the service checks (DESIGN.md, "Dispatch").
+    pub fn refuses_dispatch(&self, now: Timestamp) -> Option<ErrorCode> {
+        match self.state {
+            InstanceState::Running => {}
+            InstanceState::Released => return Some(ErrorCode::InstanceNotExists),
+            _ => return Some(ErrorCode::InstanceNotRunning),
+        }
+        match self.agent {
+            AgentState::Running => {}
+            AgentState::Stopped => return Some(ErrorCode::ClientNotRunning),
+            AgentState::Silent => {
+                let silent_for = now
+                    .as_millis()
+                    .saturating_sub(self.silent_since.as_millis());
+                if silent_for > HEARTBEAT_TIMEOUT_MS as i64 {
+                    return Some(ErrorCode::ClientNotResponse);
+                }
+            }
+            AgentState::Upgrading => return Some(ErrorCode::ClientIsUpgrading),
+        }
+        let minimum = match self.os() {
+            OsType::Linux => MIN_LINUX_AGENT,
+            OsType::Windows => MIN_WINDOWS_AGENT,
+        };
+        // The version was checked when the instance was loaded or changed.
+        let version = parse_version(&self.agent_version).unwrap_or_default();
+        (version < minimum.to_vec()).then_some(ErrorCode::ClientNeedUpgrade)
+    }
+
+    /// Whether the agent can finish a task it holds: it must be running and
+    /// answering on a running instance.
+    pub fn can_finish_tasks(&self) -> bool {
+        self.state == InstanceState::Running && self.agent == AgentState::Running
+    }
+}
+
+/// The directory part of a normalised key.
+pub fn parent_of(key: &str, os: OsType) -> String {
+    let (separator, root) = match os {
+        OsType::Linux => ('/', 1),
+        OsType::Windows => ('\\', 3),
+    };
+    match key.rfind(separator) {
+        Some(index) if index >= root => key[..index].to_owned(),
+        _ => key[..root.min(key.len())].to_owned(),
+    }
+}
+
+/// `2.2.3.256` as numbers; `None` unless every part is a number.
+pub fn parse_version(text: &str) -> Option<Vec<u64>> {
+    text.split('.')
+        .map(|part| part.parse::<u64>().ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically() {
+        let v = |t: &str| parse_version(t).unwrap();
+        assert!(v("1.0.2.568") < MIN_LINUX_AGENT.to_vec());
+        assert!(v("1.0.2.569") >= MIN_LINUX_AGENT.to_vec());
+        assert!(v("1.0.10.1") > MIN_LINUX_AGENT.to_vec());
+        assert!(v("2") > MIN_LINUX_AGENT.to_vec());
+        assert_eq!(parse_version("1.x"), None);
+    }
+
+    #[test]
+    fn parents() {
+        assert_eq!(parent_of("/root/a.txt", OsType::Linux), "/root");
+        assert_eq!(parent_of("/a.txt", OsType::Linux), "/");
+        assert_eq!(parent_of("c:\\a.txt", OsType::Windows), "c:\\");
+        assert_eq!(parent_of("c:\\x\\a.txt", OsType::Windows), "c:\\x");
+    }
+}

@@ -1,0 +1,44 @@
+//! The append-only log of simulator decisions, so a person can read why a
+//! task ended as it did ("agent on i-… stopped: task aborted").
+
+use std::collections::VecDeque;
+
+use casim_model::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// How many entries are kept; the oldest go first.
+const CAPACITY: usize = 10_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Position in the whole log, counting entries already dropped.
+    pub seq: u64,
+    pub at: Timestamp,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionLog {
+    entries: VecDeque<LogEntry>,
+    next_seq: u64,
+}
+
+impl DecisionLog {
+    pub fn record(&mut self, at: Timestamp, message: String) {
+        tracing::debug!(at = %at, "{message}");
+        if self.entries.len() == CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(LogEntry {
+            seq: self.next_seq,
+            at,
+            message,
+        });
+        self.next_seq += 1;
+    }
+
+    /// Entries with `seq >= from`, oldest first.
+    pub fn since(&self, from: u64) -> impl Iterator<Item = &LogEntry> {
+        self.entries.iter().filter(move |entry| entry.seq >= from)
+    }
+}

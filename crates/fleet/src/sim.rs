@@ -1,0 +1,563 @@
+//! The discrete-event simulation: a fleet, its records, and the queue of
+//! what happens next, all moved by a clock the caller controls.
+//!
+//! A task on an instance lives through three events: *dispatch* after a
+//! seeded delay (the service judges whether the agent can be reached),
+//! *finish* after a seeded write time (the agent runs its checks and writes
+//! the file), and a *deadline* at creation + `Timeout` that ends anything
+//! still unfinished with `DeliveryTimeout`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use casim_model::{
+    ApiError, DescribeSendFileResultsRequest, ErrorCode, InstanceId, InstanceResult,
+    InvocationRecord, InvokeId, RegionId, RequestId, SendFileRequest, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::agent;
+use crate::change::FleetChange;
+use crate::error::FleetError;
+use crate::fs::{FileData, Node};
+use crate::instance::{Instance, parent_of, parse_version};
+use crate::log::{DecisionLog, LogEntry};
+use crate::rng;
+use crate::spec::{AgentState, Delay, FleetSpec, InstanceState, Timing};
+use crate::store::{Page, RecordStore};
+
+/// The actions whose calls are counted for `RequestId`s; anything else is
+/// counted under "Other" so that junk action names cannot grow the map.
+const COUNTED_ACTIONS: [&str; 3] = [
+    "SendFile",
+    "DescribeSendFileResults",
+    "DescribeCloudAssistantStatus",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+enum EventKind {
+    /// Hand the task to the agent; on success it writes for `write_ms`.
+    Dispatch {
+        write_ms: u64,
+    },
+    Finish,
+    Deadline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Event {
+    invoke_id: InvokeId,
+    instance_id: InstanceId,
+    kind: EventKind,
+}
+
+/// Ids the next calls take instead of generated ones, so a scenario can
+/// reproduce a documented sample exactly.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinnedIds {
+    pub invoke_id: Option<InvokeId>,
+    pub request_id: Option<RequestId>,
+}
+
+/// A fleet in virtual time with everything sent to it.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    seed: u64,
+    start: Timestamp,
+    spec: FleetSpec,
+    now: Timestamp,
+    instances: BTreeMap<InstanceId, Instance>,
+    regions: BTreeSet<RegionId>,
+    store: RecordStore,
+    events: BTreeMap<(Timestamp, u64), Event>,
+    next_event: u64,
+    calls: BTreeMap<String, u64>,
+    invocations_created: u64,
+    pinned: PinnedIds,
+    log: DecisionLog,
+}
+
+impl Simulation {
+    /// A fleet as `spec` describes it, at `start`, with nothing sent yet.
+    pub fn new(spec: FleetSpec, seed: u64, start: Timestamp) -> Result<Simulation, FleetError> {
+        let mut instances = BTreeMap::new();
+        for instance_spec in &spec.instances {
+            let instance = Instance::from_spec(instance_spec)?;
+            if instances
+                .insert(instance_spec.id.clone(), instance)
+                .is_some()
+            {
+                return Err(FleetError::DuplicateInstance {
+                    id: instance_spec.id.clone(),
+                });
+            }
+        }
+        let regions = spec.instances.iter().map(|i| i.region.clone()).collect();
+        Ok(Simulation {
+            seed,
+            start,
+            spec,
+            now: start,
+            instances,
+            regions,
+            store: RecordStore::default(),
+            events: BTreeMap::new(),
+            next_event: 0,
+            calls: BTreeMap::new(),
+            invocations_created: 0,
+            pinned: PinnedIds::default(),
+            log: DecisionLog::default(),
+        })
+    }
+
+    /// Back to the fleet as loaded, at the start time, with no records.
+    pub fn reset(&mut self) {
+        // `new` accepted this spec already, so it cannot fail now.
+        if let Ok(fresh) = Simulation::new(self.spec.clone(), self.seed, self.start) {
+            *self = fresh;
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn start(&self) -> Timestamp {
+        self.start
+    }
+
+    pub fn spec(&self) -> &FleetSpec {
+        &self.spec
+    }
+
+    pub fn instances(&self) -> impl Iterator<Item = &Instance> {
+        self.instances.values()
+    }
+
+    pub fn instance(&self, id: &InstanceId) -> Option<&Instance> {
+        self.instances.get(id)
+    }
+
+    pub fn records(&self) -> &RecordStore {
+        &self.store
+    }
+
+    pub fn log(&self) -> impl Iterator<Item = &LogEntry> {
+        self.log.since(0)
+    }
+
+    pub fn has_region(&self, region: &RegionId) -> bool {
+        self.regions.contains(region)
+    }
+
+    /// Runs every event due by `to`, in time order, and leaves the clock
+    /// there. Time never goes backwards: an earlier `to` does nothing.
+    pub fn advance_to(&mut self, to: Timestamp) {
+        while let Some(entry) = self.events.first_entry() {
+            if entry.key().0 > to {
+                break;
+            }
+            let ((at, _), event) = entry.remove_entry();
+            self.now = self.now.max(at);
+            self.handle(event);
+        }
+        self.now = self.now.max(to);
+    }
+
+    /// Pins the ids the next SendFile and the next response take.
+    pub fn pin_ids(&mut self, pinned: PinnedIds) {
+        if pinned.invoke_id.is_some() {
+            self.pinned.invoke_id = pinned.invoke_id;
+        }
+        if pinned.request_id.is_some() {
+            self.pinned.request_id = pinned.request_id;
+        }
+    }
+
+    /// The `RequestId` of the next response to `action`: an uppercase UUID
+    /// drawn from the stream keyed by the action and its call counter.
+    pub fn next_request_id(&mut self, action: &str) -> RequestId {
+        let action = COUNTED_ACTIONS
+            .into_iter()
+            .find(|a| *a == action)
+            .unwrap_or("Other");
+        let counter = self.calls.entry(action.to_owned()).or_insert(0);
+        let n = *counter;
+        *counter += 1;
+        if let Some(pinned) = self.pinned.request_id.take() {
+            return pinned;
+        }
+        let hex = rng::hex(
+            &mut rng::stream(
+                self.seed,
+                &[b"RequestId", action.as_bytes(), &n.to_le_bytes()],
+            ),
+            16,
+        )
+        .to_uppercase();
+        RequestId::new(format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        ))
+    }
+
+    /// Accepts a SendFile: one record, one task per instance, now.
+    pub fn send_file(&mut self, request: SendFileRequest) -> Result<InvokeId, ApiError> {
+        if !self.has_region(&request.region_id) {
+            return Err(ApiError::RegionNotFound);
+        }
+        // An id this region never had is refused outright; a released
+        // instance is still known and fails on its own (InstanceNotExists).
+        let known = |id: &InstanceId| {
+            self.instances
+                .get(id)
+                .is_some_and(|i| i.spec.region == request.region_id)
+        };
+        if !request.instance_ids.iter().all(known) {
+            return Err(ApiError::InstanceNotFound);
+        }
+
+        let invoke_id = self.new_invoke_id();
+        let now = self.now;
+        let deadline = now.plus_millis(request.timeout_seconds.saturating_mul(1000));
+        let mut instances = Vec::with_capacity(request.instance_ids.len());
+        for instance_id in &request.instance_ids {
+            instances.push(InstanceResult::pending(instance_id.clone(), now));
+            let (dispatch_ms, write_ms) = self.draw_task_timing(instance_id);
+            if let Some(instance) = self.instances.get_mut(instance_id) {
+                instance.in_flight.insert(invoke_id.clone());
+            }
+            self.schedule(
+                now.plus_millis(dispatch_ms),
+                &invoke_id,
+                instance_id,
+                EventKind::Dispatch { write_ms },
+            );
+            self.schedule(deadline, &invoke_id, instance_id, EventKind::Deadline);
+        }
+        self.log.record(
+            now,
+            format!(
+                "{invoke_id}: SendFile of {:?} to {} instance(s), timeout {}s",
+                request.file.name,
+                instances.len(),
+                request.timeout_seconds
+            ),
+        );
+        self.store.insert(InvocationRecord {
+            invoke_id: invoke_id.clone(),
+            region_id: request.region_id,
+            creation_time: now,
+            timeout_seconds: request.timeout_seconds,
+            file: request.file,
+            instances,
+        });
+        Ok(invoke_id)
+    }
+
+    /// The page of records a DescribeSendFileResults asks for.
+    pub fn describe(&self, request: &DescribeSendFileResultsRequest) -> Result<Page<'_>, ApiError> {
+        if !self.has_region(&request.region_id) {
+            return Err(ApiError::RegionNotFound);
+        }
+        self.store
+            .query(request)
+            .map_err(|_| ApiError::InvalidNextToken)
+    }
+
+    /// A file on an instance, as the agent left it.
+    pub fn read_file(&self, instance_id: &InstanceId, path: &str) -> Option<&FileData> {
+        match self.instances.get(instance_id)?.fs.get(path)? {
+            Node::File(data) => Some(data),
+            Node::Dir => None,
+        }
+    }
+
+    /// Applies a change to the fleet now.
+    pub fn apply(&mut self, change: &FleetChange) -> Result<(), FleetError> {
+        let now = self.now;
+        let id = change.instance_id().clone();
+        let instance = self
+            .instances
+            .get_mut(&id)
+            .ok_or_else(|| FleetError::UnknownInstance { id: id.clone() })?;
+        let invalid = |reason: String| FleetError::InvalidInstance {
+            id: id.clone(),
+            reason,
+        };
+        let message = match change {
+            FleetChange::StopAgent { .. } => {
+                instance.agent = AgentState::Stopped;
+                format!("agent on {id} stopped")
+            }
+            FleetChange::StartAgent { .. } | FleetChange::EndAgentUpgrade { version: None, .. } => {
+                instance.agent = AgentState::Running;
+                format!("agent on {id} running")
+            }
+            FleetChange::SilenceAgent { .. } => {
+                instance.agent = AgentState::Silent;
+                instance.silent_since = now;
+                format!("agent on {id} went silent")
+            }
+            FleetChange::BeginAgentUpgrade { .. } => {
+                instance.agent = AgentState::Upgrading;
+                format!("agent on {id} began upgrading")
+            }
+            FleetChange::EndAgentUpgrade {
+                version: Some(version),
+                ..
+            } => {
+                if parse_version(version).is_none() {
+                    return Err(invalid(format!(
+                        "agent version `{version}` is not dotted numbers"
+                    )));
+                }
+                instance.agent = AgentState::Running;
+                instance.agent_version = version.clone();
+                format!("agent on {id} upgraded to {version}")
+            }
+            FleetChange::StopInstance { .. } => {
+                instance.state = InstanceState::Stopped;
+                format!("instance {id} stopped")
+            }
+            FleetChange::StartInstance { .. } => {
+                if instance.state == InstanceState::Released {
+                    return Err(invalid("a released instance cannot start".to_owned()));
+                }
+                instance.state = InstanceState::Running;
+                format!("instance {id} started")
+            }
+            FleetChange::ReleaseInstance { .. } => {
+                instance.state = InstanceState::Released;
+                let in_flight = std::mem::take(&mut instance.in_flight);
+                for invoke_id in &in_flight {
+                    self.finish_task(
+                        invoke_id,
+                        &id,
+                        Err(ErrorCode::InstanceReleased),
+                        "released while the task was in flight",
+                    );
+                }
+                format!("instance {id} released")
+            }
+            FleetChange::AddFile {
+                path,
+                content,
+                mode,
+                owner,
+                group,
+                ..
+            } => {
+                let os = instance.os();
+                let key = instance
+                    .fs
+                    .normalise(path)
+                    .ok_or_else(|| invalid(format!("path `{path}` is not absolute")))?;
+                instance
+                    .fs
+                    .mkdir_all(&parent_of(&key, os))
+                    .map_err(|_| invalid(format!("path `{path}` is inside a file")))?;
+                let data = FileData {
+                    bytes: content.as_bytes().to_vec(),
+                    mode: mode.clone(),
+                    owner: owner.clone(),
+                    group: group.clone(),
+                };
+                instance.fs.write(key, data);
+                format!("file {path} appeared on {id}")
+            }
+            FleetChange::RemoveFile { path, .. } => {
+                if !instance.fs.remove(path) {
+                    return Err(invalid(format!("no file or empty directory `{path}`")));
+                }
+                format!("file {path} removed from {id}")
+            }
+        };
+        self.log.record(now, message);
+        Ok(())
+    }
+
+    fn new_invoke_id(&mut self) -> InvokeId {
+        if let Some(pinned) = self.pinned.invoke_id.take() {
+            if !self.store.contains(&pinned) {
+                return pinned;
+            }
+        }
+        loop {
+            let n = self.invocations_created;
+            self.invocations_created += 1;
+            let mut stream = rng::stream(self.seed, &[b"InvokeId", &n.to_le_bytes()]);
+            let id = InvokeId::new(format!("f-{}", &rng::hex(&mut stream, 9)));
+            if !self.store.contains(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Dispatch delay and write time of the instance's next task, from the
+    /// stream keyed by (seed, instance, task ordinal on that instance).
+    fn draw_task_timing(&mut self, instance_id: &InstanceId) -> (u64, u64) {
+        let Some(instance) = self.instances.get_mut(instance_id) else {
+            return (0, 0);
+        };
+        let ordinal = instance.tasks_given;
+        instance.tasks_given += 1;
+        let group = instance
+            .spec
+            .instance_group
+            .as_ref()
+            .and_then(|g| self.spec.instance_groups.get(g));
+        let pick = |field: fn(&Timing) -> Option<Delay>, built_in: Delay| {
+            field(&instance.spec.timing)
+                .or_else(|| group.and_then(field))
+                .or_else(|| field(&self.spec.timing))
+                .unwrap_or(built_in)
+        };
+        let dispatch = pick(|t| t.dispatch_delay, Timing::BUILT_IN_DISPATCH);
+        let write = pick(|t| t.write_duration, Timing::BUILT_IN_WRITE);
+        let mut stream = rng::stream(
+            self.seed,
+            &[
+                b"task",
+                instance_id.as_str().as_bytes(),
+                &ordinal.to_le_bytes(),
+            ],
+        );
+        (
+            rng::draw(&mut stream, dispatch),
+            rng::draw(&mut stream, write),
+        )
+    }
+
+    fn schedule(
+        &mut self,
+        at: Timestamp,
+        invoke_id: &InvokeId,
+        instance_id: &InstanceId,
+        kind: EventKind,
+    ) {
+        let event = Event {
+            invoke_id: invoke_id.clone(),
+            instance_id: instance_id.clone(),
+            kind,
+        };
+        self.events.insert((at, self.next_event), event);
+        self.next_event += 1;
+    }
+
+    fn handle(&mut self, event: Event) {
+        let now = self.now;
+        let Event {
+            invoke_id,
+            instance_id,
+            kind,
+        } = event;
+        let Some(status) = self
+            .store
+            .get(&invoke_id)
+            .and_then(|record| record.instance(&instance_id))
+            .map(|result| result.status)
+        else {
+            return;
+        };
+        if status.is_terminal() {
+            return;
+        }
+        match kind {
+            EventKind::Dispatch { write_ms } => {
+                let Some(instance) = self.instances.get(&instance_id) else {
+                    return;
+                };
+                if let Some(code) = instance.refuses_dispatch(now) {
+                    self.finish_task(&invoke_id, &instance_id, Err(code), "refused at dispatch");
+                    return;
+                }
+                self.update(&invoke_id, &instance_id, |result| result.start(now));
+                self.schedule(
+                    now.plus_millis(write_ms),
+                    &invoke_id,
+                    &instance_id,
+                    EventKind::Finish,
+                );
+                self.log.record(
+                    now,
+                    format!("{invoke_id} on {instance_id}: agent took the task"),
+                );
+            }
+            EventKind::Finish => {
+                let file = match self.store.get(&invoke_id) {
+                    Some(record) => record.file.clone(),
+                    None => return,
+                };
+                let Some(instance) = self.instances.get_mut(&instance_id) else {
+                    return;
+                };
+                if !instance.can_finish_tasks() {
+                    self.log.record(
+                        now,
+                        format!("{invoke_id} on {instance_id}: agent cannot finish (instance {:?}, agent {:?}); the task waits for its timeout", instance.state, instance.agent),
+                    );
+                    return;
+                }
+                let outcome = agent::write_file(instance, &file);
+                self.finish_task(&invoke_id, &instance_id, outcome, "agent finished");
+            }
+            EventKind::Deadline => {
+                self.finish_task(
+                    &invoke_id,
+                    &instance_id,
+                    Err(ErrorCode::DeliveryTimeout),
+                    "timeout reached",
+                );
+            }
+        }
+    }
+
+    fn finish_task(
+        &mut self,
+        invoke_id: &InvokeId,
+        instance_id: &InstanceId,
+        outcome: Result<(), ErrorCode>,
+        why: &str,
+    ) {
+        let now = self.now;
+        self.update(invoke_id, instance_id, |result| match outcome {
+            Ok(()) => result.succeed(now),
+            Err(code) => result.fail(code, now),
+        });
+        if let Some(instance) = self.instances.get_mut(instance_id) {
+            instance.in_flight.remove(invoke_id);
+        }
+        let verdict = match outcome {
+            Ok(()) => "Success".to_owned(),
+            Err(code) => format!("{} with {code}", code.status()),
+        };
+        self.log.record(
+            now,
+            format!("{invoke_id} on {instance_id}: {why}: {verdict}"),
+        );
+    }
+
+    fn update(
+        &mut self,
+        invoke_id: &InvokeId,
+        instance_id: &InstanceId,
+        change: impl FnOnce(&mut InstanceResult),
+    ) {
+        if let Some(result) = self.store.get_mut(invoke_id).and_then(|record| {
+            record
+                .instances
+                .iter_mut()
+                .find(|i| &i.instance_id == instance_id)
+        }) {
+            change(result);
+        }
+    }
+}
