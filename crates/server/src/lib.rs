@@ -1,1 +1,135 @@
-//! placeholder
+//! An axum mock of the ECS RPC endpoint for Cloud Assistant file sending
+//! (`/?Action=SendFile`, `/?Action=DescribeSendFileResults`), plus the
+//! control API under `/_casim/`.
+//!
+//! The server holds no simulation logic: it parses requests, asks the
+//! [`casim_fleet::Simulation`] and renders what it answers. Build the router
+//! with [`router`] to drive it without a socket, or [`start`] a real server.
+
+pub mod clock;
+pub mod control;
+pub mod demo;
+pub mod params;
+pub mod rpc;
+pub mod state;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::routing::any;
+use casim_fleet::{FleetError, FleetSpec, Simulation};
+use casim_model::{ErrorEra, Timestamp};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use clock::ClockMode;
+pub use state::AppState;
+
+/// The port `serve` listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 8787;
+
+/// Everything a server needs to start.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `127.0.0.1:0` picks a free port.
+    pub bind: SocketAddr,
+    pub fleet: FleetSpec,
+    pub seed: u64,
+    /// Virtual time when the server starts.
+    pub start_time: Timestamp,
+    pub clock: ClockMode,
+    pub error_era: ErrorEra,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("invalid fleet: {0}")]
+    Fleet(#[from] FleetError),
+}
+
+/// The whole HTTP surface over `state`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", any(rpc::endpoint))
+        .nest(control::PREFIX, control::router())
+        .with_state(state)
+}
+
+/// The state a config describes.
+pub fn state(config: &ServerConfig) -> Result<AppState, ServerError> {
+    let sim = Simulation::new(config.fleet.clone(), config.seed, config.start_time)?;
+    let clock = clock::Clock::new(config.clock, config.start_time);
+    Ok(AppState::new(sim, clock, config.error_era))
+}
+
+/// A server accepting connections; it stops on [`RunningServer::shutdown`]
+/// or when dropped.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// The address actually bound (with the real port when 0 was asked).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binds and starts serving; returns once connections are accepted.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let state = state(&config)?;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "server stopped");
+        }
+    });
+    Ok(RunningServer {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
