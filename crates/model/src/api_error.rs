@@ -58,6 +58,28 @@ pub enum ApiError {
     InvalidVersion,
     UnsupportedHttpMethod,
     InternalErrorDispatch,
+    /// More than 20 `Tag.N` pairs.
+    TooManyTags,
+    /// A `Tag.N.Value` without its `Tag.N.Key`.
+    MissingTagKey,
+    DuplicateTagKey,
+    InvalidTagKey,
+    InvalidTagValue,
+    ResourceGroupNotFound,
+    /// The signature does not match; the message carries our string to sign
+    /// after a colon, which the classic Python SDK splits on.
+    SignatureDoesNotMatch {
+        string_to_sign: String,
+    },
+    IncompleteSignature,
+    AccessKeyNotFound,
+    TimestampExpired,
+    /// A V1 request without `Timestamp`.
+    IllegalTimestamp,
+    SignatureNonceUsed,
+    /// Flow control, as the Tea SDKs recognise it (the code contains
+    /// "Throttling").
+    ThrottlingUser,
 }
 
 /// What the wire shows for one error.
@@ -205,6 +227,74 @@ impl ApiError {
                 500,
                 "An error occurred when you dispatched the request.",
             ),
+            E::TooManyTags => row(
+                "NumberExceed.Tags",
+                400,
+                "The Tags parameter number is exceed.",
+            ),
+            E::MissingTagKey => row(
+                "MissingParameter.TagKey",
+                400,
+                "You must specify Tag.N.Key.",
+            ),
+            E::DuplicateTagKey => row(
+                "Duplicate.TagKey",
+                400,
+                "The Tag.N.Key contain duplicate key.",
+            ),
+            E::InvalidTagKey => row(
+                "InvalidTagKey.Malformed",
+                400,
+                "The specified Tag.n.Key is not valid.",
+            ),
+            E::InvalidTagValue => row(
+                "InvalidTagValue.Malformed",
+                400,
+                "The specified Tag.n.Value is not valid.",
+            ),
+            E::ResourceGroupNotFound => row(
+                "InvalidResourceGroup.NotFound",
+                404,
+                "The ResourceGroup provided does not exist in our records.",
+            ),
+            E::SignatureDoesNotMatch { string_to_sign } => Row {
+                code: Cow::Borrowed("SignatureDoesNotMatch"),
+                status: 400,
+                moved_to_400: false,
+                message: Cow::Owned(format!(
+                    "Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}"
+                )),
+            },
+            E::IncompleteSignature => row(
+                "IncompleteSignature",
+                400,
+                "The request signature does not conform to Aliyun standards.",
+            ),
+            E::AccessKeyNotFound => row(
+                "InvalidAccessKeyId.NotFound",
+                404,
+                "Specified access key is not found.",
+            ),
+            E::TimestampExpired => row(
+                "InvalidTimeStamp.Expired",
+                400,
+                "Specified time stamp or date value is expired.",
+            ),
+            E::IllegalTimestamp => row(
+                "IllegalTimestamp",
+                400,
+                "The input parameter \"Timestamp\" that is mandatory for processing this request is not supplied.",
+            ),
+            E::SignatureNonceUsed => row(
+                "SignatureNonceUsed",
+                400,
+                "Specified signature nonce was used already.",
+            ),
+            E::ThrottlingUser => row(
+                "Throttling.User",
+                400,
+                "Request was denied due to user flow control.",
+            ),
         }
     }
 
@@ -273,6 +363,21 @@ mod tests {
             E::InvalidVersion,
             E::UnsupportedHttpMethod,
             E::InternalErrorDispatch,
+            E::TooManyTags,
+            E::MissingTagKey,
+            E::DuplicateTagKey,
+            E::InvalidTagKey,
+            E::InvalidTagValue,
+            E::ResourceGroupNotFound,
+            E::SignatureDoesNotMatch {
+                string_to_sign: "POST&%2F&x".into(),
+            },
+            E::IncompleteSignature,
+            E::AccessKeyNotFound,
+            E::TimestampExpired,
+            E::IllegalTimestamp,
+            E::SignatureNonceUsed,
+            E::ThrottlingUser,
         ];
         let moved: Vec<_> = all
             .iter()
