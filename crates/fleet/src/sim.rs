@@ -72,6 +72,8 @@ pub struct Simulation {
     next_event: u64,
     calls: BTreeMap<String, u64>,
     invocations_created: u64,
+    /// `ClientToken` → the `InvokeId` its first SendFile created.
+    client_tokens: BTreeMap<String, InvokeId>,
     pinned: PinnedIds,
     log: DecisionLog,
 }
@@ -104,6 +106,7 @@ impl Simulation {
             next_event: 0,
             calls: BTreeMap::new(),
             invocations_created: 0,
+            client_tokens: BTreeMap::new(),
             pinned: PinnedIds::default(),
             log: DecisionLog::default(),
         })
@@ -223,6 +226,28 @@ impl Simulation {
         if !request.instance_ids.iter().all(known) {
             return Err(ApiError::InstanceNotFound);
         }
+        if let Some(group) = &request.resource_group_id {
+            let in_group = |i: &Instance| i.spec.resource_group_id.as_ref() == Some(group);
+            if !self.instances.values().any(in_group) {
+                return Err(ApiError::ResourceGroupNotFound);
+            }
+            if !request
+                .instance_ids
+                .iter()
+                .all(|id| self.instances.get(id).is_some_and(in_group))
+            {
+                return Err(ApiError::InstanceNotFound);
+            }
+        }
+        // A retried call with the same token gets the first call's answer,
+        // for as long as the first call's record is kept.
+        if let Some(token) = &request.client_token {
+            if let Some(first) = self.client_tokens.get(token) {
+                if self.store.contains(first) {
+                    return Ok(first.clone());
+                }
+            }
+        }
 
         let invoke_id = self.new_invoke_id();
         let now = self.now;
@@ -257,8 +282,14 @@ impl Simulation {
             creation_time: now,
             timeout_seconds: request.timeout_seconds,
             file: request.file,
+            resource_group_id: request.resource_group_id,
+            tags: request.tags,
+            client_token: request.client_token.clone(),
             instances,
         });
+        if let Some(token) = request.client_token {
+            self.client_tokens.insert(token, invoke_id.clone());
+        }
         Ok(invoke_id)
     }
 

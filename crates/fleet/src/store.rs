@@ -117,6 +117,11 @@ impl RecordStore {
                     .as_ref()
                     .is_none_or(|id| record.instances.iter().any(|i| &i.instance_id == id))
                 && request.wants_status(record.status())
+                && request
+                    .resource_group_id
+                    .as_ref()
+                    .is_none_or(|group| record.resource_group_id.as_ref() == Some(group))
+                && casim_model::tags::matches(&record.tags, &request.tags)
         };
 
         // Start from the narrowest index the filters allow.

@@ -15,6 +15,7 @@ pub mod record;
 pub mod request;
 pub mod response;
 pub mod status;
+pub mod tags;
 pub mod timestamp;
 pub mod wire;
 
@@ -25,6 +26,7 @@ pub use params::Params;
 pub use record::{InstanceResult, InvocationRecord};
 pub use request::{ContentType, DescribeSendFileResultsRequest, FileSpec, Paging, SendFileRequest};
 pub use status::{InstanceStatus, InvocationStatus};
+pub use tags::Tag;
 pub use timestamp::Timestamp;
 pub use wire::Format;
 

@@ -8,6 +8,7 @@ use crate::error_code::ErrorCode;
 use crate::ids::{InstanceId, InvokeId, RegionId};
 use crate::request::FileSpec;
 use crate::status::{InstanceStatus, InvocationStatus};
+use crate::tags::Tag;
 use crate::timestamp::Timestamp;
 
 /// One `SendFile` as the service remembers it.
@@ -18,6 +19,12 @@ pub struct InvocationRecord {
     pub creation_time: Timestamp,
     pub timeout_seconds: u64,
     pub file: FileSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_group_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
     /// In the order the request listed the instances.
     pub instances: Vec<InstanceResult>,
 }

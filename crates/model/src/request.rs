@@ -11,6 +11,7 @@ use crate::api_error::ApiError;
 use crate::ids::{InstanceId, InvokeId, RegionId};
 use crate::params::Params;
 use crate::status::InvocationStatus;
+use crate::tags::{self, Tag};
 
 /// At most this many instances per SendFile.
 pub const MAX_INSTANCES: usize = 50;
@@ -28,6 +29,8 @@ pub const MAX_ACCOUNT_CHARS: usize = 64;
 pub const MIN_TIMEOUT_SECONDS: u64 = 10;
 pub const MAX_TIMEOUT_SECONDS: u64 = 86_400;
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 60;
+/// `ClientToken` limit: ASCII, at most 64 characters.
+pub const MAX_CLIENT_TOKEN_CHARS: usize = 64;
 /// Page sizes for both paging styles.
 pub const MAX_PAGE_SIZE: u64 = 50;
 pub const DEFAULT_PAGE_SIZE: u64 = 10;
@@ -91,6 +94,13 @@ pub struct SendFileRequest {
     pub instance_ids: Vec<InstanceId>,
     pub file: FileSpec,
     pub timeout_seconds: u64,
+    /// Every instance must belong to this resource group; the record keeps
+    /// it for the `ResourceGroupId` filter.
+    pub resource_group_id: Option<String>,
+    pub tags: Vec<Tag>,
+    /// Idempotency token: a repeated SendFile with the same token answers
+    /// the first call's `InvokeId` and creates nothing.
+    pub client_token: Option<String>,
 }
 
 impl SendFileRequest {
@@ -151,6 +161,15 @@ impl SendFileRequest {
             return Err(ApiError::TimeoutExceedLimit);
         }
         let timeout_seconds = u64::try_from(timeout).unwrap_or(0).max(MIN_TIMEOUT_SECONDS);
+        let tags = tags::from_params(params)?;
+        let client_token = params.non_empty("ClientToken");
+        if client_token
+            .is_some_and(|token| !token.is_ascii() || token.len() > MAX_CLIENT_TOKEN_CHARS)
+        {
+            return Err(ApiError::InvalidParameter {
+                name: "ClientToken",
+            });
+        }
 
         Ok(SendFileRequest {
             region_id: RegionId::from(region_id),
@@ -167,6 +186,9 @@ impl SendFileRequest {
                 description: description.to_owned(),
             },
             timeout_seconds,
+            resource_group_id: params.non_empty("ResourceGroupId").map(str::to_owned),
+            tags,
+            client_token: client_token.map(str::to_owned),
         })
     }
 }
@@ -192,6 +214,9 @@ pub struct DescribeSendFileResultsRequest {
     pub instance_id: Option<InstanceId>,
     pub name: Option<String>,
     pub invocation_status: Option<String>,
+    pub resource_group_id: Option<String>,
+    /// Records must carry every one of these tags.
+    pub tags: Vec<Tag>,
     pub paging: Paging,
 }
 
@@ -229,6 +254,8 @@ impl DescribeSendFileResultsRequest {
             instance_id: params.non_empty("InstanceId").map(InstanceId::from),
             name: params.non_empty("Name").map(str::to_owned),
             invocation_status: params.non_empty("InvocationStatus").map(str::to_owned),
+            resource_group_id: params.non_empty("ResourceGroupId").map(str::to_owned),
+            tags: tags::from_params(params)?,
             paging,
         })
     }

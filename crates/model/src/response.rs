@@ -55,6 +55,23 @@ pub struct Invocation {
     pub content: String,
     pub creation_time: String,
     pub invoke_id: InvokeId,
+    /// Only on records created with tags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Tags>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tags {
+    #[serde(rename = "Tag")]
+    pub items: Vec<TagItem>,
+}
+
+/// A tag as responses spell it (requests say `Key`/`Value`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagItem {
+    pub tag_key: String,
+    pub tag_value: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,6 +113,16 @@ impl From<&InvocationRecord> for Invocation {
             content: file.content.clone(),
             creation_time: record.creation_time.to_string(),
             invoke_id: record.invoke_id.clone(),
+            tags: (!record.tags.is_empty()).then(|| Tags {
+                items: record
+                    .tags
+                    .iter()
+                    .map(|tag| TagItem {
+                        tag_key: tag.key.clone(),
+                        tag_value: tag.value.clone(),
+                    })
+                    .collect(),
+            }),
         }
     }
 }

@@ -34,6 +34,9 @@ fn sample_response() -> DescribeSendFileResultsResponse {
             overwrite: false,
             description: "This is a test file.".into(),
         },
+        resource_group_id: None,
+        tags: Vec::new(),
+        client_token: None,
         instances: vec![result],
     };
     DescribeSendFileResultsResponse {
