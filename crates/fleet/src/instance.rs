@@ -32,6 +32,27 @@ pub struct Instance {
     pub tasks_given: u64,
     /// Tasks not yet finished here, so a release can end them.
     pub in_flight: BTreeSet<InvokeId>,
+    /// When the last task was given to this instance.
+    #[serde(default)]
+    pub last_invoked: Option<Timestamp>,
+    /// When the agent last changed state (stopped, started, ...), if ever.
+    #[serde(default)]
+    pub agent_since: Option<Timestamp>,
+}
+
+/// What DescribeCloudAssistantStatus reports of one instance's agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentReport {
+    pub instance_id: casim_model::InstanceId,
+    /// Heartbeating within the last two minutes on a running instance.
+    pub online: bool,
+    pub version: String,
+    pub active_tasks: u64,
+    pub invocations: u64,
+    pub last_invoked: Option<Timestamp>,
+    pub last_heartbeat: Option<Timestamp>,
+    pub os: OsType,
+    pub supports_session_manager: bool,
 }
 
 impl Instance {
@@ -93,6 +114,8 @@ impl Instance {
             fs,
             tasks_given: 0,
             in_flight: BTreeSet::new(),
+            last_invoked: None,
+            agent_since: None,
         })
     }
 
@@ -128,6 +151,46 @@ impl Instance {
         // The version was checked when the instance was loaded or changed.
         let version = parse_version(&self.agent_version).unwrap_or_default();
         (version < minimum.to_vec()).then_some(ErrorCode::ClientNeedUpgrade)
+    }
+
+    /// The agent as DescribeCloudAssistantStatus shows it at `now`.
+    pub fn report(&self, now: Timestamp) -> AgentReport {
+        // A running agent heartbeats about once a minute.
+        let minute = now.as_millis() - now.as_millis().rem_euclid(60_000);
+        let since = self.agent_since.unwrap_or(Timestamp::MIN);
+        let last_heartbeat = match self.agent {
+            AgentState::Running | AgentState::Upgrading => {
+                Some(Timestamp::from_millis(minute).max(since))
+            }
+            AgentState::Silent => Some(self.silent_since).filter(|t| *t > Timestamp::MIN),
+            AgentState::Stopped => self.agent_since,
+        };
+        let heard_recently = last_heartbeat.is_some_and(|beat| {
+            now.as_millis().saturating_sub(beat.as_millis()) <= HEARTBEAT_TIMEOUT_MS as i64
+        });
+        let online = self.state == InstanceState::Running
+            && self.agent != AgentState::Stopped
+            && heard_recently;
+        let session_minimum = match self.os() {
+            OsType::Linux => [2, 2, 3, 189],
+            OsType::Windows => [2, 1, 3, 189],
+        };
+        let version = parse_version(&self.agent_version).unwrap_or_default();
+        AgentReport {
+            instance_id: self.spec.id.clone(),
+            online,
+            version: if online {
+                self.agent_version.clone()
+            } else {
+                String::new()
+            },
+            active_tasks: self.in_flight.len() as u64,
+            invocations: self.tasks_given,
+            last_invoked: self.last_invoked,
+            last_heartbeat,
+            os: self.os(),
+            supports_session_manager: version >= session_minimum.to_vec(),
+        }
     }
 
     /// Whether the agent can finish a task it holds: it must be running and

@@ -24,7 +24,10 @@ pub use error_code::ErrorCode;
 pub use ids::{InstanceId, InvokeId, RegionId, RequestId};
 pub use params::Params;
 pub use record::{InstanceResult, InvocationRecord};
-pub use request::{ContentType, DescribeSendFileResultsRequest, FileSpec, Paging, SendFileRequest};
+pub use request::{
+    ContentType, DescribeCloudAssistantStatusRequest, DescribeSendFileResultsRequest, FileSpec,
+    Paging, SendFileRequest,
+};
 pub use status::{InstanceStatus, InvocationStatus};
 pub use tags::Tag;
 pub use timestamp::Timestamp;

@@ -206,6 +206,73 @@ pub enum Paging {
     },
 }
 
+impl Paging {
+    /// Token paging when `MaxResults` or `NextToken` is given (page
+    /// parameters are then ignored), else page paging with its defaults.
+    pub fn from_params(params: &Params) -> Result<Paging, ApiError> {
+        let max_results = params.integer("MaxResults", ApiError::InvalidMaxResults)?;
+        let next_token = params.non_empty("NextToken");
+        if max_results.is_some() || next_token.is_some() {
+            let max_results = max_results.unwrap_or(DEFAULT_PAGE_SIZE as i64);
+            return Ok(Paging::Token {
+                max_results: in_page_range(max_results).ok_or(ApiError::InvalidMaxResults)?,
+                next_token: next_token.map(str::to_owned),
+            });
+        }
+        let number = params
+            .integer("PageNumber", ApiError::InvalidPageNumber)?
+            .unwrap_or(1);
+        let size = params
+            .integer("PageSize", ApiError::InvalidPageSize)?
+            .unwrap_or(DEFAULT_PAGE_SIZE as i64);
+        Ok(Paging::Pages {
+            number: u64::try_from(number)
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or(ApiError::InvalidPageNumber)?,
+            size: in_page_range(size).ok_or(ApiError::InvalidPageSize)?,
+        })
+    }
+
+    /// `PageNumber` and `PageSize` as the response reports them.
+    pub fn reported(&self) -> (u64, u64) {
+        match self {
+            Paging::Pages { number, size } => (*number, *size),
+            Paging::Token { max_results, .. } => (1, *max_results),
+        }
+    }
+}
+
+/// A validated `DescribeCloudAssistantStatus`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeCloudAssistantStatusRequest {
+    pub region_id: RegionId,
+    /// When given, exactly these instances, and paging is ignored.
+    pub instance_ids: Vec<InstanceId>,
+    /// `Windows`, `Linux` or `FreeBSD`, compared without regard to case.
+    pub os_type: Option<String>,
+    pub paging: Paging,
+}
+
+/// At most this many `InstanceId.N` on DescribeCloudAssistantStatus.
+pub const MAX_STATUS_INSTANCES: usize = 100;
+
+impl DescribeCloudAssistantStatusRequest {
+    pub fn from_params(params: &Params) -> Result<DescribeCloudAssistantStatusRequest, ApiError> {
+        let region_id = params.required("RegionId")?;
+        let instance_ids = params.list("InstanceId");
+        if instance_ids.len() > MAX_STATUS_INSTANCES {
+            return Err(ApiError::InstanceIdsExceedLimit);
+        }
+        Ok(DescribeCloudAssistantStatusRequest {
+            region_id: RegionId::from(region_id),
+            instance_ids: instance_ids.into_iter().map(InstanceId::from).collect(),
+            os_type: params.non_empty("OSType").map(str::to_owned),
+            paging: Paging::from_params(params)?,
+        })
+    }
+}
+
 /// A validated `DescribeSendFileResults`. Filters combine with AND.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DescribeSendFileResultsRequest {
@@ -224,29 +291,7 @@ impl DescribeSendFileResultsRequest {
     pub fn from_params(params: &Params) -> Result<DescribeSendFileResultsRequest, ApiError> {
         let region_id = params.required("RegionId")?;
 
-        let max_results = params.integer("MaxResults", ApiError::InvalidMaxResults)?;
-        let next_token = params.non_empty("NextToken");
-        let paging = if max_results.is_some() || next_token.is_some() {
-            let max_results = max_results.unwrap_or(DEFAULT_PAGE_SIZE as i64);
-            Paging::Token {
-                max_results: in_page_range(max_results).ok_or(ApiError::InvalidMaxResults)?,
-                next_token: next_token.map(str::to_owned),
-            }
-        } else {
-            let number = params
-                .integer("PageNumber", ApiError::InvalidPageNumber)?
-                .unwrap_or(1);
-            let size = params
-                .integer("PageSize", ApiError::InvalidPageSize)?
-                .unwrap_or(DEFAULT_PAGE_SIZE as i64);
-            Paging::Pages {
-                number: u64::try_from(number)
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or(ApiError::InvalidPageNumber)?,
-                size: in_page_range(size).ok_or(ApiError::InvalidPageSize)?,
-            }
-        };
+        let paging = Paging::from_params(params)?;
 
         Ok(DescribeSendFileResultsRequest {
             region_id: RegionId::from(region_id),

@@ -145,3 +145,40 @@ impl From<&InstanceResult> for InvokeInstance {
 fn optional_time(time: Option<Timestamp>) -> String {
     time.map(|t| t.to_string()).unwrap_or_default()
 }
+
+/// `DescribeCloudAssistantStatus`' answer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeCloudAssistantStatusResponse {
+    pub total_count: u64,
+    pub request_id: RequestId,
+    pub page_size: u64,
+    pub page_number: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    pub instance_cloud_assistant_status_set: InstanceCloudAssistantStatusSet,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceCloudAssistantStatusSet {
+    #[serde(rename = "InstanceCloudAssistantStatus")]
+    pub items: Vec<InstanceCloudAssistantStatus>,
+}
+
+/// One instance's agent as the service sees it. The SDK models spell it
+/// `CloudAssistantStatus` (old samples misspell it; we follow the SDKs).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InstanceCloudAssistantStatus {
+    pub instance_id: String,
+    /// `"true"` or `"false"`: a string, not a boolean.
+    pub cloud_assistant_status: &'static str,
+    pub cloud_assistant_version: String,
+    pub active_task_count: u64,
+    pub invocation_count: u64,
+    pub last_invoked_time: String,
+    pub last_heartbeat_time: String,
+    #[serde(rename = "OSType")]
+    pub os_type: &'static str,
+    pub support_session_manager: bool,
+}

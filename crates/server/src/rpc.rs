@@ -8,13 +8,17 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use casim_fleet::instance::AgentReport;
+use casim_fleet::spec::OsType;
 use casim_model::response::{
-    DescribeSendFileResultsResponse, Invocation, Invocations, SendFileResponse,
+    DescribeCloudAssistantStatusResponse, DescribeSendFileResultsResponse,
+    InstanceCloudAssistantStatus, InstanceCloudAssistantStatusSet, Invocation, Invocations,
+    SendFileResponse,
 };
 use casim_model::wire::{ErrorEnvelope, render};
 use casim_model::{
-    API_VERSION, ApiError, DescribeSendFileResultsRequest, Format, Paging, Params, RegionId,
-    SendFileRequest,
+    API_VERSION, ApiError, DescribeCloudAssistantStatusRequest, DescribeSendFileResultsRequest,
+    Format, Params, RegionId, SendFileRequest,
 };
 
 use crate::params;
@@ -116,10 +120,7 @@ fn run(
         }
         "DescribeSendFileResults" => {
             let request = DescribeSendFileResultsRequest::from_params(params)?;
-            let (page_number, page_size) = match request.paging {
-                Paging::Pages { number, size } => (number, size),
-                Paging::Token { max_results, .. } => (1, max_results),
-            };
+            let (page_number, page_size) = request.paging.reported();
             let page = sim.describe(&request)?;
             let items: Vec<Invocation> =
                 page.records.iter().map(|r| Invocation::from(*r)).collect();
@@ -134,6 +135,45 @@ fn run(
             };
             Ok(render(format, "DescribeSendFileResultsResponse", &response))
         }
+        "DescribeCloudAssistantStatus" => {
+            let request = DescribeCloudAssistantStatusRequest::from_params(params)?;
+            let (page_number, page_size) = request.paging.reported();
+            let (reports, total_count, next_token) = sim.cloud_assistant_status(&request)?;
+            let response = DescribeCloudAssistantStatusResponse {
+                total_count,
+                request_id: sim.next_request_id(action),
+                page_size,
+                page_number,
+                next_token,
+                instance_cloud_assistant_status_set: InstanceCloudAssistantStatusSet {
+                    items: reports.iter().map(agent_status).collect(),
+                },
+            };
+            Ok(render(
+                format,
+                "DescribeCloudAssistantStatusResponse",
+                &response,
+            ))
+        }
         _ => Err(ApiError::ActionNotFound),
+    }
+}
+
+/// The wire form of one agent report.
+fn agent_status(report: &AgentReport) -> InstanceCloudAssistantStatus {
+    let time = |t: Option<casim_model::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
+    InstanceCloudAssistantStatus {
+        instance_id: report.instance_id.to_string(),
+        cloud_assistant_status: if report.online { "true" } else { "false" },
+        cloud_assistant_version: report.version.clone(),
+        active_task_count: report.active_tasks,
+        invocation_count: report.invocations,
+        last_invoked_time: time(report.last_invoked),
+        last_heartbeat_time: time(report.last_heartbeat),
+        os_type: match report.os {
+            OsType::Linux => "Linux",
+            OsType::Windows => "Windows",
+        },
+        support_session_manager: report.supports_session_manager,
     }
 }
