@@ -23,4 +23,4 @@ pub use fs::FileData;
 pub use log::LogEntry;
 pub use sim::{PinnedIds, Simulation};
 pub use spec::FleetSpec;
-pub use store::Page;
+pub use store::{Page, Retention};

@@ -24,7 +24,7 @@ use crate::instance::{AgentReport, Instance, parent_of, parse_version};
 use crate::log::{DecisionLog, LogEntry};
 use crate::rng;
 use crate::spec::{AgentState, Delay, FleetSpec, InstanceState, OsType, Timing};
-use crate::store::{Page, RecordStore};
+use crate::store::{Page, RecordStore, Retention};
 
 /// The actions whose calls are counted for `RequestId`s; anything else is
 /// counted under "Other" so that junk action names cannot grow the map.
@@ -73,6 +73,7 @@ pub struct Simulation {
     next_event: u64,
     calls: BTreeMap<String, u64>,
     invocations_created: u64,
+    retention: Retention,
     /// `ClientToken` → the `InvokeId` its first SendFile created.
     client_tokens: BTreeMap<String, InvokeId>,
     pinned: PinnedIds,
@@ -108,16 +109,43 @@ impl Simulation {
             calls: BTreeMap::new(),
             invocations_created: 0,
             client_tokens: BTreeMap::new(),
+            retention: Retention::default(),
             pinned: PinnedIds::default(),
             log: DecisionLog::default(),
         })
+    }
+
+    /// Keeps records for `retention` instead of the seed's two weeks and
+    /// 100,000 records.
+    pub fn with_retention(mut self, retention: Retention) -> Simulation {
+        self.retention = retention;
+        self
     }
 
     /// Back to the fleet as loaded, at the start time, with no records.
     pub fn reset(&mut self) {
         // `new` accepted this spec already, so it cannot fail now.
         if let Ok(fresh) = Simulation::new(self.spec.clone(), self.seed, self.start) {
-            *self = fresh;
+            *self = fresh.with_retention(self.retention);
+        }
+    }
+
+    /// Forgets records past the retention window or cap, with their tokens
+    /// and any task of theirs still in flight.
+    fn expire_records(&mut self) {
+        for record in self.store.expire(self.now, self.retention) {
+            if let Some(token) = &record.client_token {
+                if self.client_tokens.get(token) == Some(&record.invoke_id) {
+                    self.client_tokens.remove(token);
+                }
+            }
+            for result in &record.instances {
+                if let Some(instance) = self.instances.get_mut(&result.instance_id) {
+                    instance.in_flight.remove(&record.invoke_id);
+                }
+            }
+            self.log
+                .record(self.now, format!("{}: record expired", record.invoke_id));
         }
     }
 
@@ -169,6 +197,7 @@ impl Simulation {
             self.handle(event);
         }
         self.now = self.now.max(to);
+        self.expire_records();
     }
 
     /// Pins the ids the next SendFile and the next response take.
@@ -291,6 +320,7 @@ impl Simulation {
         if let Some(token) = request.client_token {
             self.client_tokens.insert(token, invoke_id.clone());
         }
+        self.expire_records();
         Ok(invoke_id)
     }
 

@@ -36,6 +36,25 @@ pub struct RecordStore {
     order: BTreeSet<OrderKey>,
     by_instance: BTreeMap<InstanceId, BTreeSet<OrderKey>>,
     by_name: BTreeMap<(RegionId, String), BTreeSet<OrderKey>>,
+    /// Every record by age, oldest first, across regions, for retention.
+    by_age: BTreeSet<(Timestamp, InvokeId)>,
+}
+
+/// How long records are kept and how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Retention {
+    pub max_age_ms: u64,
+    pub max_records: usize,
+}
+
+impl Default for Retention {
+    /// The seed documentation's figures: two weeks, 100,000 records.
+    fn default() -> Retention {
+        Retention {
+            max_age_ms: 14 * 24 * 3600 * 1000,
+            max_records: 100_000,
+        }
+    }
 }
 
 /// One page of matching records.
@@ -89,7 +108,51 @@ impl RecordStore {
             .or_default()
             .insert(key.clone());
         self.order.insert(key);
+        self.by_age
+            .insert((record.creation_time, record.invoke_id.clone()));
         self.records.insert(record.invoke_id.clone(), record);
+    }
+
+    /// Drops records older than the window at `now`, then the oldest until
+    /// at most the cap remain, and hands back what was dropped.
+    pub fn expire(&mut self, now: Timestamp, retention: Retention) -> Vec<InvocationRecord> {
+        let oldest_kept = now
+            .as_millis()
+            .saturating_sub(i64::try_from(retention.max_age_ms).unwrap_or(i64::MAX));
+        let mut dropped = Vec::new();
+        while let Some((created, id)) = self.by_age.first().cloned() {
+            let too_old = created.as_millis() < oldest_kept;
+            if !too_old && self.records.len() <= retention.max_records {
+                break;
+            }
+            self.by_age.pop_first();
+            if let Some(record) = self.remove(&id) {
+                dropped.push(record);
+            }
+        }
+        dropped
+    }
+
+    fn remove(&mut self, id: &InvokeId) -> Option<InvocationRecord> {
+        let record = self.records.remove(id)?;
+        let key = OrderKey::of(&record);
+        self.order.remove(&key);
+        for instance in &record.instances {
+            if let Some(keys) = self.by_instance.get_mut(&instance.instance_id) {
+                keys.remove(&key);
+                if keys.is_empty() {
+                    self.by_instance.remove(&instance.instance_id);
+                }
+            }
+        }
+        let name_key = (record.region_id.clone(), record.file.name.clone());
+        if let Some(keys) = self.by_name.get_mut(&name_key) {
+            keys.remove(&key);
+            if keys.is_empty() {
+                self.by_name.remove(&name_key);
+            }
+        }
+        Some(record)
     }
 
     /// Every record in listing order, for export.

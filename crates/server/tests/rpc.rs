@@ -388,3 +388,162 @@ async fn describe_shapes_types_and_defaults() {
     let body = rpc(&app, &format!("{DESCRIBE}&Name=none.txt")).await.json();
     assert_eq!(body["Invocations"], serde_json::json!({"Invocation": []}));
 }
+
+#[tokio::test]
+async fn tags_resource_groups_and_client_tokens() {
+    let app = app(ErrorEra::Seed);
+    let tagged = rpc(
+        &app,
+        &format!("{SEND}&Tag.1.Key=env&Tag.1.Value=prod&Tag.2.Key=team"),
+    )
+    .await
+    .json();
+    let plain = rpc(&app, SEND).await.json();
+
+    // Tags come back as Tags.Tag[] with TagKey/TagValue, only where present.
+    let body = rpc(
+        &app,
+        &format!(
+            "{DESCRIBE}&InvokeId={}",
+            tagged["InvokeId"].as_str().expect("id")
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(
+        body["Invocations"]["Invocation"][0]["Tags"],
+        serde_json::json!({"Tag": [{"TagKey": "env", "TagValue": "prod"}, {"TagKey": "team", "TagValue": ""}]})
+    );
+    let body = rpc(
+        &app,
+        &format!(
+            "{DESCRIBE}&InvokeId={}",
+            plain["InvokeId"].as_str().expect("id")
+        ),
+    )
+    .await
+    .json();
+    assert!(
+        body["Invocations"]["Invocation"][0].get("Tags").is_none(),
+        "{body}"
+    );
+
+    // The tag filter ANDs with the others and TotalCount counts the matches.
+    let cases = [
+        ("&Tag.1.Key=env&Tag.1.Value=prod", 1),
+        ("&Tag.1.Key=env&Tag.1.Value=dev", 0),
+        ("&Tag.1.Key=env&Tag.1.Value=prod&Name=a.txt", 1),
+        ("&Tag.1.Key=env&Tag.1.Value=prod&Name=b.txt", 0),
+        ("&Name=a.txt", 2),
+        ("&InvocationStatus=Pending", 2),
+        ("&InvocationStatus=Success", 0),
+        ("&InvocationStatus=Nonsense", 0),
+    ];
+    for (filter, want) in cases {
+        let body = rpc(&app, &format!("{DESCRIBE}{filter}")).await.json();
+        assert_eq!(body["TotalCount"], want, "{filter}: {body}");
+    }
+
+    // Tag errors, on both operations.
+    for (query, code) in [
+        (format!("{SEND}&Tag.1.Value=v"), "MissingParameter.TagKey"),
+        (
+            format!("{SEND}&Tag.1.Key=a&Tag.2.Key=a"),
+            "Duplicate.TagKey",
+        ),
+        (
+            format!("{SEND}&Tag.1.Key=aliyun:x"),
+            "InvalidTagKey.Malformed",
+        ),
+        (
+            format!("{SEND}&Tag.1.Key=k&Tag.1.Value=https://x"),
+            "InvalidTagValue.Malformed",
+        ),
+        (format!("{DESCRIBE}&Tag.21.Key=k"), "NumberExceed.Tags"),
+    ] {
+        let reply = rpc(&app, &query).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.json()["Code"].as_str()),
+            (400, Some(code)),
+            "{query}"
+        );
+    }
+
+    // A repeated ClientToken answers the first InvokeId and adds no record.
+    let first = rpc(&app, &format!("{SEND}&ClientToken=deploy-42"))
+        .await
+        .json();
+    let again = rpc(&app, &format!("{SEND}&ClientToken=deploy-42"))
+        .await
+        .json();
+    assert_eq!(first["InvokeId"], again["InvokeId"]);
+    assert_ne!(first["RequestId"], again["RequestId"]);
+    assert_eq!(rpc(&app, DESCRIBE).await.json()["TotalCount"], 3);
+
+    // Unknown resource group.
+    let reply = rpc(&app, &format!("{SEND}&ResourceGroupId=rg-none")).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.json()["Code"].as_str()),
+        (404, Some("InvalidResourceGroup.NotFound"))
+    );
+}
+
+#[tokio::test]
+async fn describe_cloud_assistant_status_reports_agents() {
+    let app = app(ErrorEra::Seed);
+    let status = "Action=DescribeCloudAssistantStatus&RegionId=cn-hangzhou";
+    let body = rpc(&app, status).await.json();
+    assert_eq!(body["TotalCount"], 2);
+    let items = body["InstanceCloudAssistantStatusSet"]["InstanceCloudAssistantStatus"]
+        .as_array()
+        .expect("array");
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["InstanceId"], "i-bp1aaaaaaaaaaaaaaaaa");
+    assert_eq!(
+        items[0]["CloudAssistantStatus"], "true",
+        "a string, not a boolean"
+    );
+    assert_eq!(items[0]["OSType"], "Linux");
+    assert_eq!(items[0]["SupportSessionManager"], true);
+    assert_eq!(items[0]["InvocationCount"], 0);
+    assert_eq!(items[0]["LastInvokedTime"], "");
+
+    rpc(&app, SEND).await;
+    let body = rpc(
+        &app,
+        &format!("{status}&InstanceId.1=i-bp1aaaaaaaaaaaaaaaaa"),
+    )
+    .await
+    .json();
+    let item = &body["InstanceCloudAssistantStatusSet"]["InstanceCloudAssistantStatus"][0];
+    assert_eq!(
+        (
+            item["InvocationCount"].as_u64(),
+            item["ActiveTaskCount"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(item["LastInvokedTime"], "2024-01-01T00:00:00Z");
+
+    let body = rpc(&app, &format!("{status}&OSType=windows")).await.json();
+    assert_eq!(body["TotalCount"], 0);
+    let body = rpc(&app, &format!("{status}&MaxResults=1")).await.json();
+    assert_eq!(body["NextToken"], "i-bp1aaaaaaaaaaaaaaaaa");
+    let body = rpc(
+        &app,
+        &format!("{status}&MaxResults=1&NextToken=i-bp1aaaaaaaaaaaaaaaaa"),
+    )
+    .await
+    .json();
+    assert_eq!(body["NextToken"], "");
+    assert_eq!(
+        body["InstanceCloudAssistantStatusSet"]["InstanceCloudAssistantStatus"][0]["InstanceId"],
+        "i-bp1bbbbbbbbbbbbbbbbb"
+    );
+    let reply = rpc(
+        &app,
+        &format!("{status}&InstanceId.1=i-bp1nothere0000000000"),
+    )
+    .await;
+    assert_eq!(reply.json()["Code"], "InvalidInstance.NotFound");
+}
