@@ -22,6 +22,15 @@ struct Cli {
 enum Command {
     /// Serve the ECS RPC endpoint on 127.0.0.1 for SDKs, the CLI or curl.
     Serve(serve::ServeArgs),
+    /// Replay scenarios (names in scenarios/ or paths; all of them when none
+    /// is given) and report what happened. Exit 1 when an expectation fails.
+    Run {
+        /// Scenario names (`seed-sample`) or paths (`scenarios/seed-sample.toml`).
+        targets: Vec<String>,
+        /// Also print the raw DescribeSendFileResults bodies in this format.
+        #[arg(long, value_name = "json|xml", value_parser = casim_scenario::parse_format)]
+        raw: Option<casim_model::Format>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -38,6 +47,16 @@ fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Serve(args) => runtime.block_on(serve::serve(args)),
+        Command::Run { targets, raw } => {
+            let args = casim_scenario::RunArgs {
+                targets,
+                raw,
+                ..Default::default()
+            };
+            runtime
+                .block_on(casim_scenario::run_cli(&args))
+                .map_err(anyhow::Error::from)
+        }
     };
     match outcome {
         Ok(code) => code,
