@@ -33,11 +33,11 @@ pub fn write_file(instance: &mut Instance, file: &FileSpec) -> Result<(), ErrorC
         }
     };
     let bytes = file.bytes().ok_or(ErrorCode::FileContentInvalid)?;
+    // The agent parses the mode on every OS but applies it only on Linux;
+    // Windows has no chmod.
+    let bits = permission_bits(&file.file_mode).ok_or(ErrorCode::FileAuthorityInvalid)?;
     let mode = match os {
-        OsType::Linux => {
-            Some(permission_bits(&file.file_mode).ok_or(ErrorCode::FileAuthorityInvalid)?)
-        }
-        // Windows has no chmod; the agent skips the mode altogether.
+        OsType::Linux => Some(bits),
         OsType::Windows => None,
     };
     let path = instance
@@ -52,6 +52,14 @@ pub fn write_file(instance: &mut Instance, file: &FileSpec) -> Result<(), ErrorC
     }
     if os == OsType::Linux && file.name.len() > MAX_NAME_BYTES {
         return Err(ErrorCode::FileCreateFail);
+    }
+    // A full disk fails the write itself (ENOSPC), before anything lands.
+    if let Some(free) = instance.disk_free_bytes {
+        let needed = bytes.len() as u64;
+        if needed > free {
+            return Err(ErrorCode::FileCreateFail);
+        }
+        instance.disk_free_bytes = Some(free - needed);
     }
     // A file being replaced keeps its owner until chown; a new one belongs
     // to the agent (root) until then.

@@ -60,6 +60,33 @@ pub enum FleetChange {
         instance_id: InstanceId,
         path: String,
     },
+    /// An account appears on the instance.
+    AddUser {
+        instance_id: InstanceId,
+        user: String,
+    },
+    RemoveUser {
+        instance_id: InstanceId,
+        user: String,
+    },
+    AddGroup {
+        instance_id: InstanceId,
+        group: String,
+    },
+    RemoveGroup {
+        instance_id: InstanceId,
+        group: String,
+    },
+    /// The disk has no room left: writes fail `FileCreateFail`.
+    FillDisk {
+        instance_id: InstanceId,
+    },
+    /// The disk has `bytes` free again (unlimited when left out).
+    FreeDisk {
+        instance_id: InstanceId,
+        #[serde(default)]
+        bytes: Option<u64>,
+    },
 }
 
 impl FleetChange {
@@ -74,7 +101,13 @@ impl FleetChange {
             | FleetChange::StartInstance { instance_id }
             | FleetChange::ReleaseInstance { instance_id }
             | FleetChange::AddFile { instance_id, .. }
-            | FleetChange::RemoveFile { instance_id, .. } => instance_id,
+            | FleetChange::RemoveFile { instance_id, .. }
+            | FleetChange::AddUser { instance_id, .. }
+            | FleetChange::RemoveUser { instance_id, .. }
+            | FleetChange::AddGroup { instance_id, .. }
+            | FleetChange::RemoveGroup { instance_id, .. }
+            | FleetChange::FillDisk { instance_id }
+            | FleetChange::FreeDisk { instance_id, .. } => instance_id,
         }
     }
 }

@@ -38,6 +38,9 @@ pub struct Instance {
     /// When the agent last changed state (stopped, started, ...), if ever.
     #[serde(default)]
     pub agent_since: Option<Timestamp>,
+    /// Room left on disk; `None` is unlimited.
+    #[serde(default)]
+    pub disk_free_bytes: Option<u64>,
 }
 
 /// What DescribeCloudAssistantStatus reports of one instance's agent.
@@ -116,6 +119,7 @@ impl Instance {
             in_flight: BTreeSet::new(),
             last_invoked: None,
             agent_since: None,
+            disk_free_bytes: spec.disk_free_bytes,
         })
     }
 

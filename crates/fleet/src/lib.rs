@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod change;
 pub mod error;
+pub mod faults;
 pub mod fs;
 pub mod instance;
 pub mod log;
@@ -19,8 +20,9 @@ pub mod store;
 
 pub use change::FleetChange;
 pub use error::FleetError;
+pub use faults::{ApiFaultKind, ApiFaultRule, FaultRule, FaultScope};
 pub use fs::FileData;
 pub use log::LogEntry;
-pub use sim::{PinnedIds, Simulation};
+pub use sim::{PinnedIds, SimState, Simulation};
 pub use spec::FleetSpec;
 pub use store::{Page, Retention};

@@ -19,11 +19,12 @@ use serde::{Deserialize, Serialize};
 use crate::agent;
 use crate::change::FleetChange;
 use crate::error::FleetError;
+use crate::faults::{self, ApiFaultKind, ApiFaultRule, FaultRule};
 use crate::fs::{FileData, Node};
 use crate::instance::{AgentReport, Instance, parent_of, parse_version};
 use crate::log::{DecisionLog, LogEntry};
 use crate::rng;
-use crate::spec::{AgentState, Delay, FleetSpec, InstanceState, OsType, Timing};
+use crate::spec::{AgentState, Delay, FleetSpec, InstanceState, OsType, SCHEMA_VERSION, Timing};
 use crate::store::{Page, RecordStore, Retention};
 
 /// The actions whose calls are counted for `RequestId`s; anything else is
@@ -45,11 +46,23 @@ enum EventKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Event {
-    invoke_id: InvokeId,
-    instance_id: InstanceId,
-    kind: EventKind,
+enum Event {
+    /// A step in one instance's task. `injected` is the code a fault rule
+    /// chose for the task when it was created.
+    Task {
+        invoke_id: InvokeId,
+        instance_id: InstanceId,
+        kind: EventKind,
+        injected: Option<ErrorCode>,
+    },
+    /// A scripted change to the fleet.
+    Change(FleetChange),
 }
+
+/// Queue order: time, then rank (a task that finishes at the very instant
+/// of its deadline finished in time, so deadlines rank last), then the
+/// order events were scheduled in.
+type EventKey = (Timestamp, u8, u64);
 
 /// Ids the next calls take instead of generated ones, so a scenario can
 /// reproduce a documented sample exactly.
@@ -57,6 +70,32 @@ struct Event {
 pub struct PinnedIds {
     pub invoke_id: Option<InvokeId>,
     pub request_id: Option<RequestId>,
+}
+
+/// The whole simulation as plain data: what `export` writes and `import`
+/// reads back, so a restart or a saved bug report loses nothing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimState {
+    pub schema_version: u32,
+    seed: u64,
+    start: Timestamp,
+    now: Timestamp,
+    spec: FleetSpec,
+    instances: Vec<Instance>,
+    records: Vec<InvocationRecord>,
+    events: Vec<(EventKey, Event)>,
+    next_event: u64,
+    calls: BTreeMap<String, u64>,
+    invocations_created: u64,
+    retention: Retention,
+    client_tokens: BTreeMap<String, InvokeId>,
+    faults: Vec<FaultRule>,
+    api_faults: Vec<ApiFaultRule>,
+    fault_hits: Vec<(String, InstanceId, u64)>,
+    api_fault_calls: BTreeMap<String, (u64, u64)>,
+    rules_added: u64,
+    pinned: PinnedIds,
+    log: DecisionLog,
 }
 
 /// A fleet in virtual time with everything sent to it.
@@ -69,13 +108,20 @@ pub struct Simulation {
     instances: BTreeMap<InstanceId, Instance>,
     regions: BTreeSet<RegionId>,
     store: RecordStore,
-    events: BTreeMap<(Timestamp, u64), Event>,
+    events: BTreeMap<EventKey, Event>,
     next_event: u64,
     calls: BTreeMap<String, u64>,
     invocations_created: u64,
     retention: Retention,
     /// `ClientToken` → the `InvokeId` its first SendFile created.
     client_tokens: BTreeMap<String, InvokeId>,
+    faults: Vec<FaultRule>,
+    api_faults: Vec<ApiFaultRule>,
+    /// Tasks each rule has seen per instance, for "fail the first N".
+    fault_hits: BTreeMap<(String, InstanceId), u64>,
+    /// Calls each API rule has seen and how many it failed.
+    api_fault_calls: BTreeMap<String, (u64, u64)>,
+    rules_added: u64,
     pinned: PinnedIds,
     log: DecisionLog,
 }
@@ -96,7 +142,12 @@ impl Simulation {
             }
         }
         let regions = spec.instances.iter().map(|i| i.region.clone()).collect();
-        Ok(Simulation {
+        let (faults, api_faults, schedule) = (
+            spec.faults.clone(),
+            spec.api_faults.clone(),
+            spec.schedule.clone(),
+        );
+        let mut sim = Simulation {
             seed,
             start,
             spec,
@@ -109,9 +160,101 @@ impl Simulation {
             calls: BTreeMap::new(),
             invocations_created: 0,
             client_tokens: BTreeMap::new(),
+            faults: Vec::new(),
+            api_faults: Vec::new(),
+            fault_hits: BTreeMap::new(),
+            api_fault_calls: BTreeMap::new(),
+            rules_added: 0,
             retention: Retention::default(),
             pinned: PinnedIds::default(),
             log: DecisionLog::default(),
+        };
+        for rule in faults {
+            sim.add_fault(rule)?;
+        }
+        for rule in api_faults {
+            sim.add_api_fault(rule)?;
+        }
+        for scheduled in schedule {
+            sim.schedule_change(scheduled.at, scheduled.change)?;
+        }
+        Ok(sim)
+    }
+
+    /// Everything, as plain data.
+    pub fn export(&self) -> SimState {
+        SimState {
+            schema_version: SCHEMA_VERSION,
+            seed: self.seed,
+            start: self.start,
+            now: self.now,
+            spec: self.spec.clone(),
+            instances: self.instances.values().cloned().collect(),
+            records: self.store.iter().cloned().collect(),
+            events: self.events.iter().map(|(k, e)| (*k, e.clone())).collect(),
+            next_event: self.next_event,
+            calls: self.calls.clone(),
+            invocations_created: self.invocations_created,
+            retention: self.retention,
+            client_tokens: self.client_tokens.clone(),
+            faults: self.faults.clone(),
+            api_faults: self.api_faults.clone(),
+            fault_hits: self
+                .fault_hits
+                .iter()
+                .map(|((rule, instance), n)| (rule.clone(), instance.clone(), *n))
+                .collect(),
+            api_fault_calls: self.api_fault_calls.clone(),
+            rules_added: self.rules_added,
+            pinned: self.pinned.clone(),
+            log: self.log.clone(),
+        }
+    }
+
+    /// A simulation exactly where `export` left it.
+    pub fn import(state: SimState) -> Result<Simulation, FleetError> {
+        if state.schema_version != SCHEMA_VERSION {
+            return Err(FleetError::SchemaVersion {
+                found: state.schema_version,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        let mut instances = BTreeMap::new();
+        for instance in state.instances {
+            let id = instance.spec.id.clone();
+            if instances.insert(id.clone(), instance).is_some() {
+                return Err(FleetError::DuplicateInstance { id });
+            }
+        }
+        let mut store = RecordStore::default();
+        for record in state.records {
+            store.insert(record);
+        }
+        Ok(Simulation {
+            seed: state.seed,
+            start: state.start,
+            regions: instances.values().map(|i| i.spec.region.clone()).collect(),
+            spec: state.spec,
+            now: state.now,
+            instances,
+            store,
+            events: state.events.into_iter().collect(),
+            next_event: state.next_event,
+            calls: state.calls,
+            invocations_created: state.invocations_created,
+            retention: state.retention,
+            client_tokens: state.client_tokens,
+            faults: state.faults,
+            api_faults: state.api_faults,
+            fault_hits: state
+                .fault_hits
+                .into_iter()
+                .map(|(r, i, n)| ((r, i), n))
+                .collect(),
+            api_fault_calls: state.api_fault_calls,
+            rules_added: state.rules_added,
+            pinned: state.pinned,
+            log: state.log,
         })
     }
 
@@ -192,7 +335,7 @@ impl Simulation {
             if entry.key().0 > to {
                 break;
             }
-            let ((at, _), event) = entry.remove_entry();
+            let ((at, _, _), event) = entry.remove_entry();
             self.now = self.now.max(at);
             self.handle(event);
         }
@@ -285,17 +428,28 @@ impl Simulation {
         let mut instances = Vec::with_capacity(request.instance_ids.len());
         for instance_id in &request.instance_ids {
             instances.push(InstanceResult::pending(instance_id.clone(), now));
-            let (dispatch_ms, write_ms) = self.draw_task_timing(instance_id);
+            let (ordinal, dispatch_ms, write_ms) = self.draw_task_timing(instance_id);
+            let injected = self.injected_fault(instance_id, &request.file.name, ordinal);
+            if let Some(code) = injected {
+                self.log.record(
+                    now,
+                    format!("{invoke_id} on {instance_id}: fault injected: {code}"),
+                );
+            }
             if let Some(instance) = self.instances.get_mut(instance_id) {
                 instance.in_flight.insert(invoke_id.clone());
             }
+            let task = |kind| Event::Task {
+                invoke_id: invoke_id.clone(),
+                instance_id: instance_id.clone(),
+                kind,
+                injected,
+            };
             self.schedule(
                 now.plus_millis(dispatch_ms),
-                &invoke_id,
-                instance_id,
-                EventKind::Dispatch { write_ms },
+                task(EventKind::Dispatch { write_ms }),
             );
-            self.schedule(deadline, &invoke_id, instance_id, EventKind::Deadline);
+            self.schedule(deadline, task(EventKind::Deadline));
         }
         self.log.record(
             now,
@@ -422,6 +576,150 @@ impl Simulation {
         }
     }
 
+    /// Adds a per-instance fault rule (named `fault-N` when it has no id).
+    pub fn add_fault(&mut self, mut rule: FaultRule) -> Result<FaultRule, FleetError> {
+        faults::check_rate(rule.rate).map_err(FleetError::InvalidFault)?;
+        rule.id = self.rule_id(rule.id, "fault")?;
+        self.log.record(
+            self.now,
+            format!("fault {} added: {}", rule.id, rule.error_code),
+        );
+        self.faults.push(rule.clone());
+        Ok(rule)
+    }
+
+    /// Adds an API fault rule (named `api-fault-N` when it has no id).
+    pub fn add_api_fault(&mut self, mut rule: ApiFaultRule) -> Result<ApiFaultRule, FleetError> {
+        faults::check_rate(rule.rate).map_err(FleetError::InvalidFault)?;
+        rule.id = self.rule_id(rule.id, "api-fault")?;
+        self.log.record(
+            self.now,
+            format!("API fault {} added: {:?}", rule.id, rule.kind),
+        );
+        self.api_faults.push(rule.clone());
+        Ok(rule)
+    }
+
+    fn rule_id(&mut self, id: String, prefix: &str) -> Result<String, FleetError> {
+        let taken = |id: &str| {
+            self.faults.iter().any(|r| r.id == id) || self.api_faults.iter().any(|r| r.id == id)
+        };
+        if !id.is_empty() {
+            if taken(&id) {
+                return Err(FleetError::InvalidFault(format!(
+                    "a fault named `{id}` exists already"
+                )));
+            }
+            return Ok(id);
+        }
+        loop {
+            self.rules_added += 1;
+            let id = format!("{prefix}-{}", self.rules_added);
+            if !taken(&id) {
+                return Ok(id);
+            }
+        }
+    }
+
+    pub fn faults(&self) -> &[FaultRule] {
+        &self.faults
+    }
+
+    pub fn api_faults(&self) -> &[ApiFaultRule] {
+        &self.api_faults
+    }
+
+    /// Removes the fault rule of either kind named `id`; whether one was.
+    pub fn remove_fault(&mut self, id: &str) -> bool {
+        let before = self.faults.len() + self.api_faults.len();
+        self.faults.retain(|r| r.id != id);
+        self.api_faults.retain(|r| r.id != id);
+        let removed = before != self.faults.len() + self.api_faults.len();
+        if removed {
+            self.log.record(self.now, format!("fault {id} removed"));
+        }
+        removed
+    }
+
+    /// Schedules `change` at `at` (now, if `at` has passed).
+    pub fn schedule_change(
+        &mut self,
+        at: Timestamp,
+        change: FleetChange,
+    ) -> Result<(), FleetError> {
+        let id = change.instance_id();
+        if !self.instances.contains_key(id) {
+            return Err(FleetError::UnknownInstance { id: id.clone() });
+        }
+        self.schedule(at.max(self.now), Event::Change(change));
+        Ok(())
+    }
+
+    /// The code a fault rule injects into this instance's task `ordinal`,
+    /// if any: the first rule in scope that fires.
+    fn injected_fault(
+        &mut self,
+        instance_id: &InstanceId,
+        file_name: &str,
+        ordinal: u64,
+    ) -> Option<ErrorCode> {
+        let instance = self.instances.get(instance_id)?;
+        for rule in &self.faults {
+            if !rule.scope.covers(instance, file_name) {
+                continue;
+            }
+            let seen = self
+                .fault_hits
+                .entry((rule.id.clone(), instance_id.clone()))
+                .or_insert(0);
+            let within_first = rule.first.is_none_or(|first| *seen < first);
+            *seen += 1;
+            let key = [
+                b"fault".as_slice(),
+                rule.id.as_bytes(),
+                instance_id.as_str().as_bytes(),
+                &ordinal.to_le_bytes(),
+            ];
+            if within_first && faults::fires(self.seed, rule.rate, &key) {
+                return Some(rule.error_code);
+            }
+        }
+        None
+    }
+
+    /// The API fault, if any, that this call to `action` meets.
+    pub fn api_fault(&mut self, action: &str) -> Option<ApiFaultKind> {
+        for rule in &self.api_faults {
+            if !rule.actions.is_empty() && !rule.actions.iter().any(|a| a == action) {
+                continue;
+            }
+            let (calls, fired) = self
+                .api_fault_calls
+                .entry(rule.id.clone())
+                .or_insert((0, 0));
+            let call = *calls;
+            *calls += 1;
+            if rule.count.is_some_and(|count| *fired >= count) {
+                continue;
+            }
+            let key = [
+                b"api-fault".as_slice(),
+                rule.id.as_bytes(),
+                &call.to_le_bytes(),
+            ];
+            if faults::fires(self.seed, rule.rate, &key) {
+                *fired += 1;
+                let kind = rule.kind;
+                self.log.record(
+                    self.now,
+                    format!("{action}: API fault {} fired: {kind:?}", rule.id),
+                );
+                return Some(kind);
+            }
+        }
+        None
+    }
+
     /// A file on an instance, as the agent left it.
     pub fn read_file(&self, instance_id: &InstanceId, path: &str) -> Option<&FileData> {
         match self.instances.get(instance_id)?.fs.get(path)? {
@@ -528,6 +826,33 @@ impl Simulation {
                 instance.fs.write(key, data);
                 format!("file {path} appeared on {id}")
             }
+            FleetChange::AddUser { user, .. } => {
+                instance.users.insert(user.clone());
+                format!("user {user} added on {id}")
+            }
+            FleetChange::RemoveUser { user, .. } => {
+                instance.users.remove(user);
+                format!("user {user} removed from {id}")
+            }
+            FleetChange::AddGroup { group, .. } => {
+                instance.groups.insert(group.clone());
+                format!("group {group} added on {id}")
+            }
+            FleetChange::RemoveGroup { group, .. } => {
+                instance.groups.remove(group);
+                format!("group {group} removed from {id}")
+            }
+            FleetChange::FillDisk { .. } => {
+                instance.disk_free_bytes = Some(0);
+                format!("disk of {id} is full")
+            }
+            FleetChange::FreeDisk { bytes, .. } => {
+                instance.disk_free_bytes = *bytes;
+                match bytes {
+                    Some(bytes) => format!("disk of {id} has {bytes} bytes free"),
+                    None => format!("disk of {id} has room again"),
+                }
+            }
             FleetChange::RemoveFile { path, .. } => {
                 if !instance.fs.remove(path) {
                     return Err(invalid(format!("no file or empty directory `{path}`")));
@@ -558,9 +883,9 @@ impl Simulation {
 
     /// Dispatch delay and write time of the instance's next task, from the
     /// stream keyed by (seed, instance, task ordinal on that instance).
-    fn draw_task_timing(&mut self, instance_id: &InstanceId) -> (u64, u64) {
+    fn draw_task_timing(&mut self, instance_id: &InstanceId) -> (u64, u64, u64) {
         let Some(instance) = self.instances.get_mut(instance_id) else {
-            return (0, 0);
+            return (0, 0, 0);
         };
         let ordinal = instance.tasks_given;
         instance.tasks_given += 1;
@@ -587,34 +912,41 @@ impl Simulation {
             ],
         );
         (
+            ordinal,
             rng::draw(&mut stream, dispatch),
             rng::draw(&mut stream, write),
         )
     }
 
-    fn schedule(
-        &mut self,
-        at: Timestamp,
-        invoke_id: &InvokeId,
-        instance_id: &InstanceId,
-        kind: EventKind,
-    ) {
-        let event = Event {
-            invoke_id: invoke_id.clone(),
-            instance_id: instance_id.clone(),
-            kind,
+    fn schedule(&mut self, at: Timestamp, event: Event) {
+        let rank = match &event {
+            Event::Task {
+                kind: EventKind::Deadline,
+                ..
+            } => 1,
+            _ => 0,
         };
-        self.events.insert((at, self.next_event), event);
+        self.events.insert((at, rank, self.next_event), event);
         self.next_event += 1;
     }
 
     fn handle(&mut self, event: Event) {
+        let (invoke_id, instance_id, kind, injected) = match event {
+            Event::Task {
+                invoke_id,
+                instance_id,
+                kind,
+                injected,
+            } => (invoke_id, instance_id, kind, injected),
+            Event::Change(change) => {
+                if let Err(error) = self.apply(&change) {
+                    self.log
+                        .record(self.now, format!("scheduled change not applied: {error}"));
+                }
+                return;
+            }
+        };
         let now = self.now;
-        let Event {
-            invoke_id,
-            instance_id,
-            kind,
-        } = event;
         let Some(status) = self
             .store
             .get(&invoke_id)
@@ -635,17 +967,26 @@ impl Simulation {
                     self.finish_task(&invoke_id, &instance_id, Err(code), "refused at dispatch");
                     return;
                 }
+                if let Some(code) = injected.filter(|code| fails_at_dispatch(*code)) {
+                    self.finish_task(&invoke_id, &instance_id, Err(code), "injected at dispatch");
+                    return;
+                }
                 self.update(&invoke_id, &instance_id, |result| result.start(now));
-                self.schedule(
-                    now.plus_millis(write_ms),
-                    &invoke_id,
-                    &instance_id,
-                    EventKind::Finish,
-                );
                 self.log.record(
                     now,
                     format!("{invoke_id} on {instance_id}: agent took the task"),
                 );
+                if injected == Some(ErrorCode::DeliveryTimeout) {
+                    // The injected hang: the agent never reports back.
+                    return;
+                }
+                let finish = Event::Task {
+                    invoke_id,
+                    instance_id,
+                    kind: EventKind::Finish,
+                    injected,
+                };
+                self.schedule(now.plus_millis(write_ms), finish);
             }
             EventKind::Finish => {
                 let file = match self.store.get(&invoke_id) {
@@ -656,10 +997,15 @@ impl Simulation {
                     return;
                 };
                 if !instance.can_finish_tasks() {
-                    self.log.record(
-                        now,
-                        format!("{invoke_id} on {instance_id}: agent cannot finish (instance {:?}, agent {:?}); the task waits for its timeout", instance.state, instance.agent),
+                    let why = format!(
+                        "{invoke_id} on {instance_id}: agent cannot finish (instance {:?}, agent {:?}); the task waits for its timeout",
+                        instance.state, instance.agent
                     );
+                    self.log.record(now, why);
+                    return;
+                }
+                if let Some(code) = injected {
+                    self.finish_task(&invoke_id, &instance_id, Err(code), "injected on the agent");
                     return;
                 }
                 let outcome = agent::write_file(instance, &file);
@@ -716,4 +1062,13 @@ impl Simulation {
             change(result);
         }
     }
+}
+
+/// Injected codes that show before the agent has the task: the service
+/// could not deliver it.
+fn fails_at_dispatch(code: ErrorCode) -> bool {
+    matches!(
+        code.status(),
+        casim_model::InstanceStatus::Aborted | casim_model::InstanceStatus::Error
+    )
 }

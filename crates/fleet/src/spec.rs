@@ -12,11 +12,14 @@ use std::collections::BTreeMap;
 use casim_model::{InstanceId, RegionId, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::change::FleetChange;
+use crate::faults::{ApiFaultRule, FaultRule};
+
 /// Version of the fleet and state schema; bumped on incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A whole fleet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FleetSpec {
     /// Timing for every instance that does not say otherwise.
@@ -27,6 +30,24 @@ pub struct FleetSpec {
     pub instance_groups: BTreeMap<String, Timing>,
     #[serde(default)]
     pub instances: Vec<InstanceSpec>,
+    /// Per-instance faults in force from the start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultRule>,
+    /// API faults in force from the start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_faults: Vec<ApiFaultRule>,
+    /// Fleet changes that happen by themselves at given virtual times.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<ScheduledChange>,
+}
+
+/// A fleet change due at a virtual time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledChange {
+    pub at: Timestamp,
+    #[serde(flatten)]
+    pub change: FleetChange,
 }
 
 /// Delays of a task's two phases. A field left out falls back to the
@@ -101,6 +122,10 @@ pub struct InstanceSpec {
     pub files: Vec<ExistingFile>,
     #[serde(default, skip_serializing_if = "is_default_timing")]
     pub timing: Timing,
+    /// Bytes the disk can still take; left out, unlimited. A write that
+    /// does not fit fails `FileCreateFail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_free_bytes: Option<u64>,
 }
 
 fn default_region() -> RegionId {

@@ -14,9 +14,27 @@ const WIRE_FORMAT: &[FormatItem<'static>] =
 ///
 /// The simulator keeps milliseconds so that sub-second delays order events
 /// correctly; the wire shows whole seconds, as the real service does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Serialized as milliseconds; read from either milliseconds or the wire
+/// form, so people can write `"2020-09-11T08:30:55Z"` in fleet files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Timestamp(i64);
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Millis(i64),
+            Text(String),
+        }
+        match Either::deserialize(deserializer)? {
+            Either::Millis(millis) => Ok(Timestamp::from_millis(millis)),
+            Either::Text(text) => Timestamp::parse(&text).map_err(serde::de::Error::custom),
+        }
+    }
+}
 
 impl Timestamp {
     /// The earliest time we accept: 1970-01-01T00:00:00Z.
@@ -105,6 +123,15 @@ mod tests {
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn reads_either_form() {
+        let from_text: Timestamp = serde_json::from_str("\"2020-09-11T08:30:55Z\"").unwrap();
+        let from_millis: Timestamp = serde_json::from_str("1599813055000").unwrap();
+        assert_eq!(from_text, from_millis);
+        assert_eq!(serde_json::to_string(&from_text).unwrap(), "1599813055000");
+        assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
     }
 
     #[test]

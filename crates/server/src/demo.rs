@@ -31,6 +31,7 @@ pub fn fleet() -> FleetSpec {
         directories: vec!["/etc/nginx".to_owned()],
         files: Vec::new(),
         timing: Timing::default(),
+        disk_free_bytes: None,
     };
     FleetSpec {
         timing: Timing::default(),
@@ -40,5 +41,8 @@ pub fn fleet() -> FleetSpec {
             instance("i-bp1demo0web00000002", "web-2"),
             instance("i-bp1demo0web00000003", "web-3"),
         ],
+        faults: Vec::new(),
+        api_faults: Vec::new(),
+        schedule: Vec::new(),
     }
 }
