@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use casim_fleet::FleetSpec;
+use casim_fleet::Retention;
 use casim_model::{ErrorEra, Timestamp};
-use casim_server::{ClockMode, DEFAULT_PORT, ServerConfig};
+use casim_server::{AccessKeys, ClockMode, DEFAULT_PORT, ServerConfig};
 use clap::{Args, ValueEnum};
 
 #[derive(Debug, Args)]
@@ -39,6 +40,25 @@ pub struct ServeArgs {
     /// HTTP statuses of the codes the documentation moved from 403 to 400.
     #[arg(long, value_enum, default_value_t = EraArg::Seed)]
     error_era: EraArg,
+    /// Require signed requests: `ID:SECRET[,ID:SECRET…]`. Also read from the
+    /// CASIM_ACCESS_KEYS environment variable. Without keys, signatures are
+    /// not checked.
+    #[arg(
+        long,
+        value_name = "ID:SECRET",
+        env = "CASIM_ACCESS_KEYS",
+        hide_env_values = true
+    )]
+    access_keys: Option<String>,
+    /// Require signed requests with the keys in FILE (one `ID:SECRET` a line).
+    #[arg(long, value_name = "FILE")]
+    access_key_file: Option<PathBuf>,
+    /// Forget records older than this many hours (default: two weeks).
+    #[arg(long, default_value_t = 14 * 24)]
+    retention_hours: u64,
+    /// Keep at most this many records; the oldest go first.
+    #[arg(long, default_value_t = 100_000)]
+    max_records: usize,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -114,7 +134,25 @@ fn config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
             EraArg::Seed => ErrorEra::Seed,
             EraArg::Current => ErrorEra::Current,
         },
+        access_keys: access_keys(args)?,
+        retention: Retention {
+            max_age_ms: args.retention_hours.saturating_mul(3_600_000),
+            max_records: args.max_records,
+        },
     })
+}
+
+/// The keys from `--access-keys` and `--access-key-file`, if any; errors
+/// name the flag, never the secret.
+fn access_keys(args: &ServeArgs) -> anyhow::Result<Option<AccessKeys>> {
+    let mut keys = AccessKeys::new();
+    if let Some(text) = &args.access_keys {
+        keys.extend(AccessKeys::parse(text).context("--access-keys")?);
+    }
+    if let Some(path) = &args.access_key_file {
+        keys.extend(AccessKeys::from_file(path).context("--access-key-file")?);
+    }
+    Ok((!keys.is_empty()).then_some(keys))
 }
 
 /// Reads a fleet file; JSON by extension, TOML otherwise.
@@ -138,9 +176,12 @@ fn wall_now() -> Timestamp {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only for a person at a terminal, never into a file or pipe.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .try_init();
 }
 

@@ -42,7 +42,8 @@ fn tea_python_sdk_against_serve_wall_clock() {
 #[test]
 fn tea_python_sdk_against_manual_clock() {
     let python = sdk_python();
-    let server = Server::start(&["--clock", "manual"]);
+    // With keys, so every SDK call is also a signature check.
+    let server = Server::start(&["--clock", "manual", "--access-keys", "testid:testsecret"]);
     run_check(&python, &server, "manual");
 }
 

@@ -25,7 +25,7 @@ pub struct DecisionLog {
 
 impl DecisionLog {
     pub fn record(&mut self, at: Timestamp, message: String) {
-        tracing::debug!(at = %at, "{message}");
+        tracing::info!(target: "casim::decision", at = %at, "{message}");
         if self.entries.len() == CAPACITY {
             self.entries.pop_front();
         }

@@ -425,6 +425,15 @@ impl Simulation {
         let invoke_id = self.new_invoke_id();
         let now = self.now;
         let deadline = now.plus_millis(request.timeout_seconds.saturating_mul(1000));
+        self.log.record(
+            now,
+            format!(
+                "{invoke_id}: SendFile of {:?} to {} instance(s), timeout {}s",
+                request.file.name,
+                request.instance_ids.len(),
+                request.timeout_seconds
+            ),
+        );
         let mut instances = Vec::with_capacity(request.instance_ids.len());
         for instance_id in &request.instance_ids {
             instances.push(InstanceResult::pending(instance_id.clone(), now));
@@ -451,15 +460,6 @@ impl Simulation {
             );
             self.schedule(deadline, task(EventKind::Deadline));
         }
-        self.log.record(
-            now,
-            format!(
-                "{invoke_id}: SendFile of {:?} to {} instance(s), timeout {}s",
-                request.file.name,
-                instances.len(),
-                request.timeout_seconds
-            ),
-        );
         self.store.insert(InvocationRecord {
             invoke_id: invoke_id.clone(),
             region_id: request.region_id,

@@ -19,7 +19,7 @@ use crate::faults::{ApiFaultRule, FaultRule};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A whole fleet.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FleetSpec {
     /// Timing for every instance that does not say otherwise.

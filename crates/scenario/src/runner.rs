@@ -33,6 +33,7 @@ pub async fn run(scenario: &Scenario) -> Result<Report, ScenarioError> {
         start_time: scenario.start_time,
         clock: ClockMode::Manual,
         error_era: scenario.error_era,
+        ..ServerConfig::default()
     };
     let server = casim_server::start(config)
         .await

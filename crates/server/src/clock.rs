@@ -61,6 +61,13 @@ impl Clock {
         to
     }
 
+    /// Switches how time moves, from virtual time `now` on.
+    pub fn set_mode(&mut self, mode: ClockMode, now: Timestamp) {
+        self.mode = mode;
+        self.base = now;
+        self.origin = Instant::now();
+    }
+
     /// Back to `start`.
     pub fn reset(&mut self, start: Timestamp) {
         self.base = start;

@@ -7,11 +7,14 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use casim_fleet::{FleetChange, FleetSpec, PinnedIds, Simulation};
+use casim_fleet::{
+    ApiFaultRule, FaultRule, FleetChange, FleetError, FleetSpec, PinnedIds, SimState, Simulation,
+};
 use casim_model::{InstanceId, Timestamp};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -33,7 +36,14 @@ pub fn router() -> Router<AppState> {
         .route("/instances/{id}/file", get(read_file))
         .route("/next-ids", post(next_ids))
         .route("/log", get(log))
+        .route("/log/stream", get(log_stream))
         .route("/reset", post(reset))
+        .route("/clock/mode", post(clock_mode))
+        .route("/seed", post(seed))
+        .route("/state", get(export_state).put(import_state))
+        .route("/faults", get(list_faults).post(add_fault))
+        .route("/api-faults", post(add_api_fault))
+        .route("/faults/{id}", delete(remove_fault))
 }
 
 /// An error of the control API: a status and a sentence.
@@ -107,18 +117,53 @@ async fn load_fleet(
     Ok(Json(world.sim.spec().clone()))
 }
 
-async fn change(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ControlError> {
-    let change: FleetChange = parse(&body)?;
-    let mut world = state.world();
-    world.sim.apply(&change).map_err(|error| match error {
-        casim_fleet::FleetError::UnknownInstance { .. } => {
+/// A change now, at a virtual time (`at`), or after a delay (`after_ms`).
+#[derive(Deserialize)]
+struct ChangeRequest {
+    #[serde(default)]
+    at: Option<Timestamp>,
+    #[serde(default)]
+    after_ms: Option<u64>,
+    #[serde(flatten)]
+    change: FleetChange,
+}
+
+fn fleet_error(error: FleetError) -> ControlError {
+    match error {
+        FleetError::UnknownInstance { .. } => {
             ControlError(StatusCode::NOT_FOUND, error.to_string())
         }
         _ => bad_request(error.to_string()),
-    })?;
-    Ok(Json(
-        json!({ "applied": change, "at": world.sim.now().to_string() }),
-    ))
+    }
+}
+
+async fn change(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ControlError> {
+    let ChangeRequest {
+        at,
+        after_ms,
+        change,
+    } = parse(&body)?;
+    let mut world = state.world();
+    let now = world.sim.now();
+    let due = match (at, after_ms) {
+        (Some(_), Some(_)) => return Err(bad_request("give `at` or `after_ms`, not both")),
+        (Some(at), None) => Some(at),
+        (None, Some(ms)) => Some(now.plus_millis(ms)),
+        (None, None) => None,
+    };
+    match due {
+        Some(due) if due > now => {
+            world
+                .sim
+                .schedule_change(due, change.clone())
+                .map_err(fleet_error)?;
+            Ok(Json(json!({ "scheduled": change, "at": due.to_string() })))
+        }
+        _ => {
+            world.sim.apply(&change).map_err(fleet_error)?;
+            Ok(Json(json!({ "applied": change, "at": now.to_string() })))
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -188,6 +233,161 @@ async fn log(
         .map(|entry| json!({ "seq": entry.seq, "at": entry.at.to_string(), "message": entry.message }))
         .collect();
     Json(json!({ "entries": entries }))
+}
+
+/// Follows the decision log as server-sent events, one entry per event,
+/// from `since` on. The simulation is caught up on each poll, so entries
+/// appear as virtual time passes even when nobody calls the API.
+async fn log_stream(
+    State(state): State<AppState>,
+    Query(LogQuery { since }): Query<LogQuery>,
+) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>> {
+    let stream = futures_util::stream::unfold((state, since), |(state, next)| async move {
+        loop {
+            let batch: Vec<SseEvent> = {
+                let world = state.world();
+                world
+                    .sim
+                    .log()
+                    .filter(|entry| entry.seq >= next)
+                    .take(100)
+                    .map(|entry| {
+                        SseEvent::default()
+                            .id(entry.seq.to_string())
+                            .data(format!("{} {}", entry.at, entry.message))
+                    })
+                    .collect()
+            };
+            if !batch.is_empty() {
+                let next = next + batch.len() as u64;
+                return Some((
+                    futures_util::stream::iter(batch.into_iter().map(Ok)),
+                    (state, next),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    });
+    Sse::new(futures_util::StreamExt::flatten(stream)).keep_alive(KeepAlive::default())
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "mode", rename_all = "lowercase", deny_unknown_fields)]
+enum ModeRequest {
+    Manual,
+    Wall {
+        #[serde(default = "one")]
+        speed: f64,
+    },
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Freezes the clock, or runs it in real time at a speed factor, from
+/// where virtual time stands now.
+async fn clock_mode(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
+    let mode = match parse::<ModeRequest>(&body)? {
+        ModeRequest::Manual => ClockMode::Manual,
+        ModeRequest::Wall { speed } if speed.is_finite() && speed > 0.0 => {
+            ClockMode::Wall { speed }
+        }
+        ModeRequest::Wall { speed } => {
+            return Err(bad_request(format!(
+                "speed must be a positive number, got {speed}"
+            )));
+        }
+    };
+    let mut world = state.world();
+    let now = world.sim.now();
+    world.clock.set_mode(mode, now);
+    Ok(Json(clock_view(&world)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedRequest {
+    seed: u64,
+}
+
+/// Starts over (fleet as loaded, no records, clock at its start) with a new
+/// master seed.
+async fn seed(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ControlError> {
+    let SeedRequest { seed } = parse(&body)?;
+    let mut world = state.world();
+    let (spec, start) = (world.sim.spec().clone(), world.sim.start());
+    let sim = Simulation::new(spec, seed, start).map_err(fleet_error)?;
+    world.sim = sim;
+    world.clock.reset(start);
+    Ok(Json(json!({ "seed": seed, "now": start.to_string() })))
+}
+
+async fn export_state(State(state): State<AppState>) -> Json<SimState> {
+    Json(state.world().sim.export())
+}
+
+/// Replaces everything with an exported state; the clock continues from
+/// the state's virtual time.
+async fn import_state(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
+    let imported: SimState = parse(&body)?;
+    let sim = Simulation::import(imported).map_err(fleet_error)?;
+    let mut world = state.world();
+    let now = sim.now();
+    world.sim = sim;
+    world.clock.reset(now);
+    Ok(Json(clock_view(&world)))
+}
+
+async fn list_faults(State(state): State<AppState>) -> Json<Value> {
+    let world = state.world();
+    Json(json!({ "faults": world.sim.faults(), "api_faults": world.sim.api_faults() }))
+}
+
+async fn add_fault(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<FaultRule>, ControlError> {
+    let rule: FaultRule = parse(&body)?;
+    state
+        .world()
+        .sim
+        .add_fault(rule)
+        .map(Json)
+        .map_err(fleet_error)
+}
+
+async fn add_api_fault(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<ApiFaultRule>, ControlError> {
+    let rule: ApiFaultRule = parse(&body)?;
+    state
+        .world()
+        .sim
+        .add_api_fault(rule)
+        .map(Json)
+        .map_err(fleet_error)
+}
+
+async fn remove_fault(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ControlError> {
+    if state.world().sim.remove_fault(&id) {
+        Ok(Json(json!({ "removed": id })))
+    } else {
+        Err(ControlError(
+            StatusCode::NOT_FOUND,
+            format!("no fault named `{id}`"),
+        ))
+    }
 }
 
 async fn reset(State(state): State<AppState>) -> Json<Value> {

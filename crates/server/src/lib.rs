@@ -9,21 +9,24 @@
 pub mod clock;
 pub mod control;
 pub mod demo;
+pub mod long_uri;
 pub mod params;
 pub mod rpc;
+pub mod signature;
 pub mod state;
 
 use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::any;
-use casim_fleet::{FleetError, FleetSpec, Simulation};
+use casim_fleet::{FleetError, FleetSpec, Retention, Simulation};
 use casim_model::{ErrorEra, Timestamp};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use clock::ClockMode;
+pub use signature::AccessKeys;
 pub use state::AppState;
 
 /// The port `serve` listens on unless told otherwise.
@@ -40,6 +43,26 @@ pub struct ServerConfig {
     pub start_time: Timestamp,
     pub clock: ClockMode,
     pub error_era: ErrorEra,
+    /// When set, requests must be signed with one of these keys.
+    pub access_keys: Option<AccessKeys>,
+    pub retention: Retention,
+}
+
+impl Default for ServerConfig {
+    /// A free loopback port, an empty fleet, seed 0, a manual clock at the
+    /// epoch, the seed era, no signature checks, the seed's retention.
+    fn default() -> ServerConfig {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            fleet: FleetSpec::default(),
+            seed: 0,
+            start_time: Timestamp::MIN,
+            clock: ClockMode::Manual,
+            error_era: ErrorEra::default(),
+            access_keys: None,
+            retention: Retention::default(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,9 +86,15 @@ pub fn router(state: AppState) -> Router {
 
 /// The state a config describes.
 pub fn state(config: &ServerConfig) -> Result<AppState, ServerError> {
-    let sim = Simulation::new(config.fleet.clone(), config.seed, config.start_time)?;
+    let sim = Simulation::new(config.fleet.clone(), config.seed, config.start_time)?
+        .with_retention(config.retention);
     let clock = clock::Clock::new(config.clock, config.start_time);
-    Ok(AppState::new(sim, clock, config.error_era))
+    Ok(AppState::new(
+        sim,
+        clock,
+        config.error_era,
+        config.access_keys.clone(),
+    ))
 }
 
 /// A server accepting connections; it stops on [`RunningServer::shutdown`]
@@ -102,6 +131,19 @@ impl Drop for RunningServer {
     }
 }
 
+/// Keeps a running clock's simulation moving when nobody calls, so the
+/// decision log (and `serve`'s log lines) show tasks progress live.
+async fn tick(state: AppState) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_millis(100));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        interval.tick().await;
+        // Taking the world catches the simulation up to the clock (a manual
+        // clock has nothing to catch up).
+        drop(state.world());
+    }
+}
+
 /// Binds and starts serving; returns once connections are accepted.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let state = state(&config)?;
@@ -116,13 +158,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         source,
     })?;
     let (stop, stopped) = oneshot::channel::<()>();
+    let ticker = tokio::spawn(tick(state.clone()));
     let app = router(state);
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
+        let served = axum::serve(long_uri::LongUriListener::new(listener), app)
             .with_graceful_shutdown(async {
                 let _ = stopped.await;
             })
             .await;
+        ticker.abort();
         if let Err(error) = served {
             tracing::error!(%error, "server stopped");
         }

@@ -11,7 +11,8 @@ use casim_model::Params;
 /// Query parameters first, then form-body parameters, in arrival order.
 pub fn from_request(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Params {
     let mut params = Params::new();
-    if let Some(query) = uri.query() {
+    // The query may have been moved out of an over-long request line.
+    if let Some(query) = crate::long_uri::query(uri, headers) {
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
             params.push(name, value);
         }

@@ -2,12 +2,13 @@
 //! against the simulation, and answers in the format the caller asked for,
 //! success or error, the way the real ECS endpoint does.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use casim_fleet::ApiFaultKind;
 use casim_fleet::instance::AgentReport;
 use casim_fleet::spec::OsType;
 use casim_model::response::{
@@ -22,6 +23,7 @@ use casim_model::{
 };
 
 use crate::params;
+use crate::signature::{self, SignedRequest};
 use crate::state::AppState;
 
 /// Handles every request to `/`.
@@ -43,45 +45,135 @@ pub async fn endpoint(
         .or_else(|| headers.get("x-acs-action").and_then(|v| v.to_str().ok()))
         .unwrap_or("")
         .to_owned();
+    let reply = Reply {
+        state: &state,
+        params: &params,
+        action: &action,
+        format,
+    };
 
-    let (status, body) = answer(&state, &method, &headers, &params, &action, format);
+    let response = match authenticate(&state, &method, &uri, &headers, &body, &params) {
+        Err(error) => reply.error(&error),
+        Ok(()) => {
+            // Decide the fault under the lock, suffer it outside.
+            let fault = state.world().sim.api_fault(&action);
+            match fault {
+                Some(ApiFaultKind::Drop) => return dropped_connection(),
+                Some(ApiFaultKind::Throttle) => {
+                    let mut response = reply.error(&ApiError::ThrottlingUser);
+                    // Tea Python raises its ThrottlingException only when
+                    // the service names a retry delay.
+                    response
+                        .headers_mut()
+                        .insert("x-acs-retry-after", HeaderValue::from_static("1"));
+                    response
+                }
+                Some(ApiFaultKind::InternalError) => reply.error(&ApiError::InternalErrorDispatch),
+                Some(ApiFaultKind::Latency { millis }) => {
+                    tokio::time::sleep(Duration::from_millis(millis)).await;
+                    reply.run(&method, &headers)
+                }
+                None => reply.run(&method, &headers),
+            }
+        }
+    };
 
     tracing::info!(
         action = %action,
-        status = status.as_u16(),
+        status = response.status().as_u16(),
         latency_ms = started.elapsed().as_millis() as u64,
         "rpc"
     );
-    (
-        status,
-        [(header::CONTENT_TYPE, format.content_type())],
-        Body::from(body),
-    )
-        .into_response()
+    response
 }
 
-fn answer(
+/// When the server holds access keys: the signature must verify, the
+/// request must be fresh by the wall clock, and its nonce new.
+fn authenticate(
     state: &AppState,
     method: &Method,
+    uri: &Uri,
     headers: &HeaderMap,
+    body: &[u8],
     params: &Params,
-    action: &str,
+) -> Result<(), ApiError> {
+    let Some(keys) = &state.keys else {
+        return Ok(());
+    };
+    let request = SignedRequest {
+        method: method.as_str(),
+        raw_query: crate::long_uri::query(uri, headers),
+        headers,
+        body,
+        params,
+    };
+    signature::verify_signature(&request, keys)?;
+    let now = signature::wall_now();
+    signature::check_freshness(&request, now)?;
+    let nonce = signature::signature_nonce(&request)?;
+    // Remembered only once the signature holds, so a forger cannot burn a
+    // real client's nonce.
+    state.nonces().check_and_remember(nonce, now)
+}
+
+/// An answer that never comes: the connection closes mid-response, as when
+/// a load balancer drops it.
+fn dropped_connection() -> Response {
+    let failing = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected connection drop",
+        ))
+    });
+    Response::new(Body::from_stream(failing))
+}
+
+/// What every answer to one request shares.
+struct Reply<'a> {
+    state: &'a AppState,
+    params: &'a Params,
+    action: &'a str,
     format: Format,
-) -> (StatusCode, Vec<u8>) {
-    let mut world = state.world();
-    match run(&mut world.sim, method, headers, params, action, format) {
-        Ok(body) => (StatusCode::OK, body),
-        Err(error) => {
-            if error.is_server_error() {
-                tracing::error!(code = %error.code(), "rpc failed");
+}
+
+impl Reply<'_> {
+    fn run(&self, method: &Method, headers: &HeaderMap) -> Response {
+        let mut world = self.state.world();
+        match run(
+            &mut world.sim,
+            method,
+            headers,
+            self.params,
+            self.action,
+            self.format,
+        ) {
+            Ok(body) => self.body(StatusCode::OK, body),
+            Err(error) => {
+                drop(world);
+                self.error(&error)
             }
-            let request_id = world.sim.next_request_id(action);
-            let region = params.non_empty("RegionId").map(RegionId::from);
-            let envelope = ErrorEnvelope::new(&error, request_id, region.as_ref());
-            let status = StatusCode::from_u16(error.http_status(state.era))
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, envelope.render(format))
         }
+    }
+
+    fn error(&self, error: &ApiError) -> Response {
+        if error.is_server_error() {
+            tracing::error!(code = %error.code(), "rpc failed");
+        }
+        let request_id = self.state.world().sim.next_request_id(self.action);
+        let region = self.params.non_empty("RegionId").map(RegionId::from);
+        let envelope = ErrorEnvelope::new(error, request_id, region.as_ref());
+        let status = StatusCode::from_u16(error.http_status(self.state.era))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        self.body(status, envelope.render(self.format))
+    }
+
+    fn body(&self, status: StatusCode, body: Vec<u8>) -> Response {
+        (
+            status,
+            [(header::CONTENT_TYPE, self.format.content_type())],
+            Body::from(body),
+        )
+            .into_response()
     }
 }
 

@@ -7,11 +7,15 @@ use casim_fleet::Simulation;
 use casim_model::{ErrorEra, Timestamp};
 
 use crate::clock::Clock;
+use crate::signature::{AccessKeys, NonceCache};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
     inner: Arc<Mutex<World>>,
     pub era: ErrorEra,
+    /// When set, every RPC request must be signed with one of these keys.
+    pub keys: Option<Arc<AccessKeys>>,
+    nonces: Arc<Mutex<NonceCache>>,
 }
 
 /// Everything that changes, locked together so a request sees one instant.
@@ -31,11 +35,20 @@ impl World {
 }
 
 impl AppState {
-    pub fn new(sim: Simulation, clock: Clock, era: ErrorEra) -> AppState {
+    pub fn new(sim: Simulation, clock: Clock, era: ErrorEra, keys: Option<AccessKeys>) -> AppState {
         AppState {
             inner: Arc::new(Mutex::new(World { sim, clock })),
             era,
+            keys: keys.map(Arc::new),
+            nonces: Arc::new(Mutex::new(NonceCache::default())),
         }
+    }
+
+    /// The nonces seen lately, for replay checks.
+    pub fn nonces(&self) -> MutexGuard<'_, NonceCache> {
+        self.nonces
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The world, caught up to the present. Handlers hold it only for the

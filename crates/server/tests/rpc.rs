@@ -32,6 +32,7 @@ fn app(era: ErrorEra) -> axum::Router {
         start_time: Timestamp::parse("2024-01-01T00:00:00Z").expect("time"),
         clock: ClockMode::Manual,
         error_era: era,
+        ..ServerConfig::default()
     };
     casim_server::router(casim_server::state(&config).expect("state"))
 }

@@ -175,9 +175,6 @@ mod tests {
     #[test]
     fn canonical_pairs_sort_by_name_then_value() {
         let pairs = [("b", "2"), ("a", "y z"), ("B", ""), ("a", "x")];
-        assert_eq!(
-            canonical_pairs(pairs.into_iter()),
-            "B=&a=x&a=y%20z&b=2"
-        );
+        assert_eq!(canonical_pairs(pairs.into_iter()), "B=&a=x&a=y%20z&b=2");
     }
 }

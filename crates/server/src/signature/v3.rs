@@ -168,11 +168,10 @@ fn canonical_request(
 ) -> Vec<u8> {
     // The query alone, decoded as a form (`+` is a space) and re-encoded:
     // the SDKs disagree on how they escape it on the wire.
-    let query: Vec<(String, String)> = form_urlencoded::parse(
-        request.raw_query.unwrap_or_default().as_bytes(),
-    )
-    .map(|(name, value)| (name.into_owned(), value.into_owned()))
-    .collect();
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(request.raw_query.unwrap_or_default().as_bytes())
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect();
     let query = super::canonical_pairs(query.iter().map(|(n, v)| (n.as_str(), v.as_str())));
 
     let mut out = Vec::new();
