@@ -60,7 +60,7 @@ fn records_older_than_the_window_disappear() {
     advance(&mut sim, 30_001);
     assert_eq!(
         listed(&sim),
-        [young.clone()],
+        [young],
         "the first record is 60.001 s old"
     );
 
