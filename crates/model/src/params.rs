@@ -79,9 +79,12 @@ impl Params {
             })
             .collect();
         indexed.sort();
+        // A set, not `Vec::contains`: a hostile request can carry tens of
+        // thousands of entries, and the quadratic scan would stall the server.
+        let mut seen = std::collections::HashSet::with_capacity(indexed.len());
         let mut values: Vec<&str> = Vec::with_capacity(indexed.len());
         for (_, _, value) in indexed {
-            if !values.contains(&value) {
+            if seen.insert(value) {
                 values.push(value);
             }
         }

@@ -81,6 +81,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", any(rpc::endpoint))
         .nest(control::PREFIX, control::router())
+        // Any other path gets the RPC endpoint's answers too (its error
+        // envelope, never a bare 404), as an RPC gateway ignores the path.
+        .fallback(rpc::endpoint)
         .with_state(state)
 }
 
