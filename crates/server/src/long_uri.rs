@@ -58,11 +58,14 @@ pub const MAX_TARGET_LEN: usize = 65_534;
 
 /// The most bytes of one head the stream buffers while waiting for its end.
 ///
-/// This must be larger than hyper's own limit (a read buffer of
-/// 8,192 + 409,600 bytes by default). Then any head past the cap is also past
-/// hyper's limit, and hyper refuses it when the stream passes it through.
-/// This is also why every head hyper accepts has been read here.
-pub const HEAD_CAP: usize = 512 * 1024;
+/// This must be larger than any head hyper accepts. Then any head past the
+/// cap is also past hyper's limit, and hyper refuses it when the stream
+/// passes it through. This is also why every head hyper accepts has been
+/// read here. hyper stops at 8,192 + 409,600 bytes, but checks that before
+/// each read, and a read may fill the whole spare capacity of its buffer. A
+/// buffer grows by doubling, so that capacity is under twice the limit (in
+/// practice hyper accepts heads up to 524,288 bytes). 1 MiB is past both.
+pub const HEAD_CAP: usize = 1024 * 1024;
 
 /// How much the stream reads at a time while it collects a split head.
 const READ_CHUNK: usize = 16 * 1024;

@@ -100,13 +100,7 @@ fn authenticate(
     let Some(keys) = &state.keys else {
         return Ok(());
     };
-    let request = SignedRequest {
-        method: method.as_str(),
-        raw_query: crate::long_uri::query(uri, headers),
-        headers,
-        body,
-        params,
-    };
+    let request = SignedRequest::new(method, uri, headers, body, params);
     signature::verify_signature(&request, keys)?;
     let now = signature::wall_now();
     signature::check_freshness(&request, now)?;

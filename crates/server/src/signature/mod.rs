@@ -52,7 +52,7 @@ impl<'a> SignedRequest<'a> {
     ) -> SignedRequest<'a> {
         SignedRequest {
             method: method.as_str(),
-            raw_query: uri.query(),
+            raw_query: crate::long_uri::query(uri, headers),
             headers,
             body,
             params,
