@@ -1,15 +1,17 @@
 //! Developer commands for the casim workspace, run as `cargo xtask <command>`.
 //!
 //! `test` is the one command that runs every test the project has, including the official
-//! Tea Python SDK against a real server, which needs a Python virtualenv that cargo cannot
-//! build; `simulate` is a short way to run the checked-in scenarios. Standard library only,
-//! so this builds in seconds on a fresh clone; no product logic lives here.
+//! SDKs (Tea Python, classic Python, Tea Node.js) against a real server, which need a Python
+//! virtualenv and an npm install that cargo cannot make; `simulate` is a short way to run the
+//! checked-in scenarios. Standard library only, so this builds in seconds on a fresh clone; no
+//! product logic lives here.
 
 use std::env;
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::Instant;
 
 const USAGE: &str = "\
 cargo xtask: developer commands for casim
@@ -18,8 +20,9 @@ USAGE:
     cargo xtask <COMMAND> [ARGS...]
 
 COMMANDS:
-    test        run every test: the workspace's tests (through cargo-nextest), the Tea
-                Python SDK checks against a real `casim serve`, and the doc tests
+    test        run every test: the workspace's tests (through cargo-nextest), the official
+                SDK checks (Tea Python, classic Python, Tea Node.js) against a real
+                `casim serve`, and the doc tests
     simulate    run scenarios from scenarios/*.toml and print their reports
 
 Run `cargo xtask <COMMAND> --help` for what each one does and takes.
@@ -32,22 +35,27 @@ USAGE:
     cargo xtask test [NEXTEST ARGS...]
 
 Phases, one line each:
-  1. make sure the virtualenv target/sdk-venv holds the Tea Python SDK pinned in
-     sdk/python/requirements.txt (created with `python3 -m venv` and pip; skipped while
+  1. make sure the virtualenv target/sdk-venv holds the Python SDKs (Tea and classic) pinned
+     in sdk/python/requirements.txt (created with `python3 -m venv` and pip; skipped while
      target/sdk-venv/casim-requirements.txt matches requirements.txt, so after the first run
      this costs nothing; delete target/sdk-venv to force a rebuild);
-  2. `cargo nextest run --workspace --no-fail-fast [NEXTEST ARGS...]` with CASIM_SDK_PYTHON
-     set to that virtualenv's python, which crates/casim/tests/python_sdk.rs drives;
-  3. `cargo test --workspace --doc` (nextest does not run doc tests).
-Every phase runs even when an earlier test phase failed; the exit status is non-zero if any
-phase failed.
+  2. make sure sdk/node/node_modules holds the Tea Node.js SDK pinned in
+     sdk/node/package-lock.json (`npm ci --ignore-scripts`; skipped while
+     sdk/node/node_modules/.casim-package-lock.json matches package-lock.json; delete
+     sdk/node/node_modules to force a reinstall);
+  3. `cargo nextest run --workspace --no-fail-fast [NEXTEST ARGS...]` with CASIM_SDK_PYTHON
+     set to that virtualenv's python, CASIM_SDK_NODE to the node on PATH and
+     CASIM_SDK_NODE_DIR to sdk/node, which the tests in crates/casim/tests/*_sdk.rs drive;
+  4. `cargo test --workspace --doc` (nextest does not run doc tests).
+Phases 1 and 2 stop the run when they fail. Phases 3 and 4 both run even when the first
+failed; the exit status is non-zero if any phase failed.
 
-Needs: cargo-nextest (`cargo install cargo-nextest --locked`), python3 with the venv module,
-and PyPI reachable the first time.
+Needs: cargo-nextest (`cargo install cargo-nextest --locked`), python3 with pip and the venv
+module, Node.js 18 or later with npm, and PyPI and the npm registry reachable the first time.
 
 EXAMPLES:
     cargo xtask test                          # everything
-    cargo xtask test -E 'test(python_sdk)'    # only the SDK checks (nextest filter)
+    cargo xtask test -E 'test(/_sdk_/)'       # only the SDK checks (nextest filter)
     cargo xtask test -p casim-model           # one crate's tests, plus all doc tests
 ";
 
@@ -115,6 +123,7 @@ fn cargo() -> Command {
 fn test(nextest_args: &[OsString]) -> ExitCode {
     let root = workspace_root();
 
+    let started = Instant::now();
     let python = match ensure_sdk_venv(&root) {
         Ok(python) => python,
         Err(err) => {
@@ -122,17 +131,33 @@ fn test(nextest_args: &[OsString]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let node = match ensure_node_modules(&root) {
+        Ok(node) => node,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "xtask: SDKs ready in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     println!(
-        "xtask: running cargo nextest run --workspace --no-fail-fast{} (CASIM_SDK_PYTHON={})",
+        "xtask: running cargo nextest run --workspace --no-fail-fast{} (CASIM_SDK_PYTHON={}, \
+         CASIM_SDK_NODE={}, CASIM_SDK_NODE_DIR={})",
         joined(nextest_args),
-        python.display()
+        python.display(),
+        node.node.display(),
+        node.dir.display()
     );
     let mut nextest = cargo();
     nextest
         .args(["nextest", "run", "--workspace", "--no-fail-fast"])
         .args(nextest_args)
         .env("CASIM_SDK_PYTHON", &python)
+        .env("CASIM_SDK_NODE", &node.node)
+        .env("CASIM_SDK_NODE_DIR", &node.dir)
         .current_dir(&root);
     let nextest_ok = succeeded("cargo nextest run", &mut nextest);
 
@@ -207,6 +232,71 @@ fn ensure_sdk_venv(root: &Path) -> Result<PathBuf, String> {
     // Written last, so an interrupted install is retried by the next run.
     fs::write(&stamp, &requirements).map_err(|err| format!("{}: {err}", stamp.display()))?;
     Ok(python)
+}
+
+/// Node.js and the folder whose `node_modules` holds the Tea Node.js SDK.
+struct NodeSetup {
+    node: PathBuf,
+    dir: PathBuf,
+}
+
+/// Makes `sdk/node/node_modules` hold exactly what `sdk/node/package-lock.json` pins.
+///
+/// As with the venv, a copy of the lockfile is the stamp: equal text means nothing to do. The
+/// install is `npm ci`, which installs the lockfile exactly (and fails if it disagrees with
+/// package.json), with install scripts off: the packages are plain JavaScript, and the one
+/// postinstall among them (`@alicloud/openapi-core`) would run an unpinned `npm install` on
+/// old Node versions.
+fn ensure_node_modules(root: &Path) -> Result<NodeSetup, String> {
+    let dir = root.join("sdk/node");
+    let lock_path = dir.join("package-lock.json");
+    let lock =
+        fs::read_to_string(&lock_path).map_err(|err| format!("{}: {err}", lock_path.display()))?;
+    let node = on_path("node").ok_or_else(|| {
+        "no `node` on PATH; the Tea Node.js SDK checks need Node.js 18 or later with npm".to_owned()
+    })?;
+    let modules = dir.join("node_modules");
+    let stamp = modules.join(".casim-package-lock.json");
+
+    let installed_from = fs::read_to_string(&stamp).ok();
+    if installed_from.as_deref() == Some(lock.as_str()) {
+        println!(
+            "xtask: {} is up to date with sdk/node/package-lock.json",
+            modules.display()
+        );
+        return Ok(NodeSetup { node, dir });
+    }
+
+    let npm = on_path("npm").ok_or_else(|| {
+        "no `npm` on PATH; it comes with Node.js (Debian: apt-get install npm)".to_owned()
+    })?;
+    println!(
+        "xtask: installing {} from sdk/node/package-lock.json (npm ci)",
+        modules.display()
+    );
+    let mut install = Command::new(npm);
+    install
+        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+        .args(["--loglevel", "warn"])
+        .current_dir(&dir);
+    if !succeeded("npm ci", &mut install) {
+        return Err(format!(
+            "npm ci could not install {} into {}; is the npm registry reachable?",
+            lock_path.display(),
+            modules.display()
+        ));
+    }
+    // Written last, so an interrupted install is redone by the next run.
+    fs::write(&stamp, &lock).map_err(|err| format!("{}: {err}", stamp.display()))?;
+    Ok(NodeSetup { node, dir })
+}
+
+/// The first `name` in PATH that is a file, as an absolute path.
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
 }
 
 fn simulate(args: &[OsString]) -> ExitCode {

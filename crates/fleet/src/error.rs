@@ -11,6 +11,8 @@ pub enum FleetError {
     DuplicateInstance { id: InstanceId },
     #[error("no instance {id} in the fleet")]
     UnknownInstance { id: InstanceId },
+    #[error("invalid fleet: {0}")]
+    InvalidFleet(String),
     #[error("invalid fault: {0}")]
     InvalidFault(String),
     #[error("the state has schema version {found}; this build reads version {expected}")]

@@ -98,6 +98,9 @@ pub enum ApiFaultKind {
     Drop,
 }
 
+/// The longest injected latency: ten minutes, past any SDK's read timeout.
+pub const MAX_LATENCY_MS: u64 = 600_000;
+
 /// Whether a rule with `rate` fires, from the stream keyed by `parts`.
 pub fn fires(seed: u64, rate: Option<f64>, parts: &[&[u8]]) -> bool {
     let rate = rate.unwrap_or(1.0);

@@ -7,8 +7,8 @@ use casim_model::{ErrorCode, InvokeId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::FleetError;
-use crate::fs::{FileData, FileSystem};
-use crate::spec::{AgentState, InstanceSpec, InstanceState, OsType};
+use crate::fs::{FileData, FileSystem, Node};
+use crate::spec::{AgentState, InstanceSpec, InstanceState, OsType, Timing};
 
 /// An agent that has said nothing for this long is "not responding".
 pub const HEARTBEAT_TIMEOUT_MS: u64 = 120_000;
@@ -64,6 +64,13 @@ impl Instance {
             id: spec.id.clone(),
             reason,
         };
+        if spec.id.as_str().is_empty() {
+            return Err(invalid("the instance id is empty".to_owned()));
+        }
+        if spec.region.as_str().is_empty() {
+            return Err(invalid("the region is empty".to_owned()));
+        }
+        check_timing(&spec.timing).map_err(invalid)?;
         if parse_version(&spec.agent.version).is_none() {
             return Err(invalid(format!(
                 "agent version `{}` is not dotted numbers like `2.2.3.256`",
@@ -92,6 +99,23 @@ impl Instance {
             let key = fs
                 .normalise(&file.path)
                 .ok_or_else(|| invalid(format!("file path `{}` is not absolute", file.path)))?;
+            match fs.get(&key) {
+                Some(Node::Dir) => {
+                    return Err(invalid(format!("file `{}` is a directory", file.path)));
+                }
+                Some(Node::File(_)) => {
+                    return Err(invalid(format!("file `{}` is listed twice", file.path)));
+                }
+                None => {}
+            }
+            let mode_ok = (3..=4).contains(&file.mode.len())
+                && file.mode.bytes().all(|b| (b'0'..=b'7').contains(&b));
+            if !mode_ok {
+                return Err(invalid(format!(
+                    "file `{}` has mode `{}`; give three or four octal digits like `0644`",
+                    file.path, file.mode
+                )));
+            }
             let parent = parent_of(&key, spec.os);
             fs.mkdir_all(&parent)
                 .map_err(|_| invalid(format!("file `{}` is inside a file", file.path)))?;
@@ -169,12 +193,16 @@ impl Instance {
             AgentState::Silent => Some(self.silent_since).filter(|t| *t > Timestamp::MIN),
             AgentState::Stopped => self.agent_since,
         };
-        let heard_recently = last_heartbeat.is_some_and(|beat| {
-            now.as_millis().saturating_sub(beat.as_millis()) <= HEARTBEAT_TIMEOUT_MS as i64
-        });
-        let online = self.state == InstanceState::Running
-            && self.agent != AgentState::Stopped
-            && heard_recently;
+        let heard_recently = match self.agent {
+            AgentState::Running | AgentState::Upgrading => true,
+            AgentState::Silent => {
+                now.as_millis()
+                    .saturating_sub(self.silent_since.as_millis())
+                    <= HEARTBEAT_TIMEOUT_MS as i64
+            }
+            AgentState::Stopped => false,
+        };
+        let online = self.state == InstanceState::Running && heard_recently;
         let session_minimum = match self.os() {
             OsType::Linux => [2, 2, 3, 189],
             OsType::Windows => [2, 1, 3, 189],
@@ -202,6 +230,24 @@ impl Instance {
     pub fn can_finish_tasks(&self) -> bool {
         self.state == InstanceState::Running && self.agent == AgentState::Running
     }
+}
+
+/// Refuses a delay whose bounds are the wrong way round.
+pub fn check_timing(timing: &Timing) -> Result<(), String> {
+    for (name, delay) in [
+        ("dispatch_delay", timing.dispatch_delay),
+        ("write_duration", timing.write_duration),
+    ] {
+        if let Some(delay) = delay {
+            if delay.min_ms > delay.max_ms {
+                return Err(format!(
+                    "{name} has min_ms {} above max_ms {}",
+                    delay.min_ms, delay.max_ms
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The directory part of a normalised key.

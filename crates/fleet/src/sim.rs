@@ -129,6 +129,12 @@ pub struct Simulation {
 impl Simulation {
     /// A fleet as `spec` describes it, at `start`, with nothing sent yet.
     pub fn new(spec: FleetSpec, seed: u64, start: Timestamp) -> Result<Simulation, FleetError> {
+        crate::instance::check_timing(&spec.timing).map_err(FleetError::InvalidFleet)?;
+        for (group, timing) in &spec.instance_groups {
+            crate::instance::check_timing(timing).map_err(|reason| {
+                FleetError::InvalidFleet(format!("instance group {group}: {reason}"))
+            })?;
+        }
         let mut instances = BTreeMap::new();
         for instance_spec in &spec.instances {
             let instance = Instance::from_spec(instance_spec)?;
@@ -591,6 +597,14 @@ impl Simulation {
     /// Adds an API fault rule (named `api-fault-N` when it has no id).
     pub fn add_api_fault(&mut self, mut rule: ApiFaultRule) -> Result<ApiFaultRule, FleetError> {
         faults::check_rate(rule.rate).map_err(FleetError::InvalidFault)?;
+        if let ApiFaultKind::Latency { millis } = rule.kind {
+            if millis > faults::MAX_LATENCY_MS {
+                return Err(FleetError::InvalidFault(format!(
+                    "latency of {millis} ms is over the {} ms a client could wait for",
+                    faults::MAX_LATENCY_MS
+                )));
+            }
+        }
         rule.id = self.rule_id(rule.id, "api-fault")?;
         self.log.record(
             self.now,
@@ -740,6 +754,11 @@ impl Simulation {
             id: id.clone(),
             reason,
         };
+        // A released instance is gone: nothing can happen to it any more.
+        if instance.state == InstanceState::Released {
+            return Err(invalid("the instance is released".to_owned()));
+        }
+
         let message = match change {
             FleetChange::StopAgent { .. } => {
                 instance.agent = AgentState::Stopped;
@@ -813,6 +832,9 @@ impl Simulation {
                     .fs
                     .normalise(path)
                     .ok_or_else(|| invalid(format!("path `{path}` is not absolute")))?;
+                if let Some(Node::Dir) = instance.fs.get(&key) {
+                    return Err(invalid(format!("path `{path}` is a directory")));
+                }
                 instance
                     .fs
                     .mkdir_all(&parent_of(&key, os))

@@ -42,8 +42,11 @@ pub struct FleetSpec {
 }
 
 /// A fleet change due at a virtual time.
+///
+/// Not `deny_unknown_fields`: serde does not support it beside `flatten`
+/// (every flattened field would be refused as unknown). The flattened
+/// [`FleetChange`] refuses unknown fields itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ScheduledChange {
     pub at: Timestamp,
     #[serde(flatten)]
@@ -223,4 +226,32 @@ fn default_mode() -> String {
 
 fn default_account() -> String {
     "root".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_reads_and_refuses_unknown_fields() {
+        let fleet = r#"
+            instances = [{ id = "i-1" }]
+            [[schedule]]
+            at = "2024-05-15T09:00:00Z"
+            change = "end_agent_upgrade"
+            instance_id = "i-1"
+            version = "2.2.3.309"
+        "#;
+        let spec: FleetSpec = toml::from_str(fleet).expect("a schedule loads");
+        assert_eq!(
+            spec.schedule[0].change,
+            FleetChange::EndAgentUpgrade {
+                instance_id: InstanceId::from("i-1"),
+                version: Some("2.2.3.309".to_owned()),
+            }
+        );
+        let typo = fleet.replace("version", "verison");
+        let error = toml::from_str::<FleetSpec>(&typo).expect_err("a typo is refused");
+        assert!(error.to_string().contains("verison"), "{error}");
+    }
 }

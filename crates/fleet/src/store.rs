@@ -248,7 +248,18 @@ impl RecordStore {
                 next_token,
             } => {
                 let after = match next_token {
-                    Some(token) => Some(decode_token(token).ok_or(BadToken)?),
+                    // Only tokens we handed out: the record they name must
+                    // still be here, in this region, created when they say.
+                    Some(token) => {
+                        let (time, id) = decode_token(token).ok_or(BadToken)?;
+                        let issued = self.records.get(&id).is_some_and(|record| {
+                            record.creation_time == time && &record.region_id == region
+                        });
+                        if !issued {
+                            return Err(BadToken);
+                        }
+                        Some((time, id))
+                    }
                     None => None,
                 };
                 let mut records = Vec::new();

@@ -58,11 +58,7 @@ fn records_older_than_the_window_disappear() {
     assert_eq!(listed(&sim), [young.clone(), old.clone()]);
 
     advance(&mut sim, 30_001);
-    assert_eq!(
-        listed(&sim),
-        [young],
-        "the first record is 60.001 s old"
-    );
+    assert_eq!(listed(&sim), [young], "the first record is 60.001 s old");
 
     // Its token went with it: the same token now makes a new record.
     let again = send(&mut sim, Some("t-old"));

@@ -4,7 +4,8 @@
 //! wrong length, an existing file) is left to the fleet.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::alphabet;
+use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::api_error::ApiError;
@@ -34,6 +35,24 @@ pub const MAX_CLIENT_TOKEN_CHARS: usize = 64;
 /// Page sizes for both paging styles.
 pub const MAX_PAGE_SIZE: u64 = 50;
 pub const DEFAULT_PAGE_SIZE: u64 = 10;
+
+/// Base64 as the agent's Go `base64.StdEncoding` reads it: the standard
+/// alphabet with padding, non-zero trailing bits allowed, and line breaks
+/// skipped (the decoder ignores `\r` and `\n`).
+const AGENT_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+);
+
+/// Decodes Base64 `Content` the way the agent does.
+pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    if text.contains(['\r', '\n']) {
+        let joined: String = text.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+        AGENT_BASE64.decode(joined).ok()
+    } else {
+        AGENT_BASE64.decode(text).ok()
+    }
+}
 
 /// How `Content` is written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,7 +101,7 @@ impl FileSpec {
     pub fn bytes(&self) -> Option<Vec<u8>> {
         match self.content_type {
             ContentType::PlainText => Some(self.content.as_bytes().to_vec()),
-            ContentType::Base64 => BASE64.decode(&self.content).ok(),
+            ContentType::Base64 => decode_base64(&self.content),
         }
     }
 }
@@ -134,7 +153,7 @@ impl SendFileRequest {
         if base64_len > MAX_CONTENT_BASE64_BYTES {
             return Err(ApiError::FileSizeExceedLimit);
         }
-        if content_type == ContentType::Base64 && BASE64.decode(content).is_err() {
+        if content_type == ContentType::Base64 && decode_base64(content).is_none() {
             return Err(ApiError::FileContentDecodeError);
         }
         let file_mode = params.non_empty("FileMode").unwrap_or("0644");
@@ -318,4 +337,25 @@ fn in_page_range(size: i64) -> Option<u64> {
     u64::try_from(size)
         .ok()
         .filter(|s| (1..=MAX_PAGE_SIZE).contains(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_reads_like_the_agent() {
+        let cases = [
+            ("ZWNobyBoZWxsbw==", Some(&b"echo hello"[..])),
+            ("ZWNobyBo\r\nZWxsbw==", Some(&b"echo hello"[..])),
+            // Non-zero padding bits, which Go's StdEncoding accepts.
+            ("YR==", Some(&b"a"[..])),
+            ("ZWNobyBoZWxsbw", None),
+            ("ZWNob yBoZWxsbw==", None),
+            ("ZWNo-_==", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(decode_base64(text).as_deref(), want, "{text:?}");
+        }
+    }
 }

@@ -90,6 +90,9 @@ fn to_xml<T: Serialize>(root: &str, body: &T) -> Vec<u8> {
             body.serialize(ser)
         });
     match written {
+        // A raw carriage return would reach an XML client as a newline (XML
+        // normalises line ends), so `Content` would not come back as sent.
+        Ok(_) if text.contains('\r') => text.replace('\r', "&#13;").into_bytes(),
         Ok(_) => text.into_bytes(),
         Err(error) => fallback_body(&format!("cannot render XML: {error}")).into_bytes(),
     }

@@ -5,7 +5,8 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -31,7 +32,12 @@ pub fn router() -> Router<AppState> {
         .route("/health", get(health))
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance))
-        .route("/fleet", get(fleet).put(load_fleet))
+        .route(
+            "/fleet",
+            get(fleet)
+                .put(load_fleet)
+                .layer(DefaultBodyLimit::max(STATE_BODY_LIMIT)),
+        )
         .route("/fleet/changes", post(change))
         .route("/instances/{id}/file", get(read_file))
         .route("/next-ids", post(next_ids))
@@ -40,10 +46,49 @@ pub fn router() -> Router<AppState> {
         .route("/reset", post(reset))
         .route("/clock/mode", post(clock_mode))
         .route("/seed", post(seed))
-        .route("/state", get(export_state).put(import_state))
+        // A state holds up to 100,000 records; the 2 MiB default would
+        // refuse most real exports on the way back in.
+        .route(
+            "/state",
+            get(export_state)
+                .put(import_state)
+                .layer(DefaultBodyLimit::max(STATE_BODY_LIMIT)),
+        )
         .route("/faults", get(list_faults).post(add_fault))
         .route("/api-faults", post(add_api_fault))
         .route("/faults/{id}", delete(remove_fault))
+        .fallback(unknown_path)
+        .method_not_allowed_fallback(wrong_method)
+}
+
+/// Largest body the state and fleet endpoints take.
+const STATE_BODY_LIMIT: usize = 1 << 30;
+
+async fn unknown_path(OriginalUri(uri): OriginalUri) -> ControlError {
+    ControlError(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no control endpoint {}; see docs/control-api.md",
+            uri.path()
+        ),
+    )
+}
+
+async fn wrong_method(method: axum::http::Method, OriginalUri(uri): OriginalUri) -> ControlError {
+    ControlError(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{method} is not allowed on {}; see docs/control-api.md",
+            uri.path()
+        ),
+    )
+}
+
+/// Reads a query string, naming what is wrong with it.
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ControlError> {
+    query
+        .map(|Query(value)| value)
+        .map_err(|rejection| bad_request(rejection.body_text()))
 }
 
 /// An error of the control API: a status and a sentence.
@@ -174,8 +219,9 @@ struct FileQuery {
 async fn read_file(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(FileQuery { path }): Query<FileQuery>,
+    file_query: Result<Query<FileQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ControlError> {
+    let FileQuery { path } = query(file_query)?;
     let world = state.world();
     let instance = InstanceId::new(id);
     if world.sim.instance(&instance).is_none() {
@@ -223,8 +269,9 @@ struct LogQuery {
 
 async fn log(
     State(state): State<AppState>,
-    Query(LogQuery { since }): Query<LogQuery>,
-) -> Json<Value> {
+    log_query: Result<Query<LogQuery>, QueryRejection>,
+) -> Result<Json<Value>, ControlError> {
+    let LogQuery { since } = query(log_query)?;
     let world = state.world();
     let entries: Vec<Value> = world
         .sim
@@ -232,7 +279,7 @@ async fn log(
         .filter(|entry| entry.seq >= since)
         .map(|entry| json!({ "seq": entry.seq, "at": entry.at.to_string(), "message": entry.message }))
         .collect();
-    Json(json!({ "entries": entries }))
+    Ok(Json(json!({ "entries": entries })))
 }
 
 /// Follows the decision log as server-sent events, one entry per event,
@@ -240,8 +287,12 @@ async fn log(
 /// appear as virtual time passes even when nobody calls the API.
 async fn log_stream(
     State(state): State<AppState>,
-    Query(LogQuery { since }): Query<LogQuery>,
-) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>> {
+    log_query: Result<Query<LogQuery>, QueryRejection>,
+) -> Result<
+    Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>>,
+    ControlError,
+> {
+    let LogQuery { since } = query(log_query)?;
     let stream = futures_util::stream::unfold((state, since), |(state, next)| async move {
         loop {
             let batch: Vec<SseEvent> = {
@@ -268,7 +319,7 @@ async fn log_stream(
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
     });
-    Sse::new(futures_util::StreamExt::flatten(stream)).keep_alive(KeepAlive::default())
+    Ok(Sse::new(futures_util::StreamExt::flatten(stream)).keep_alive(KeepAlive::default()))
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,162 @@
+//! The control API's own edges: errors are always `{"error": …}` JSON that
+//! names the problem, and a state of any realistic size goes out and back in.
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode};
+use casim_model::Timestamp;
+use casim_server::{ClockMode, ServerConfig};
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+fn app() -> axum::Router {
+    let config = ServerConfig {
+        fleet: casim_server::demo::fleet(),
+        clock: ClockMode::Manual,
+        start_time: Timestamp::parse("2024-01-01T00:00:00Z").expect("time"),
+        ..ServerConfig::default()
+    };
+    casim_server::router(casim_server::state(&config).expect("state"))
+}
+
+async fn call(app: &axum::Router, method: &str, uri: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Body::from(body))
+        .expect("request");
+    let response = app.clone().oneshot(request).await.expect("answer");
+    let status = response.status();
+    (
+        status,
+        to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body")
+            .to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn control_errors_are_json_that_names_the_problem() {
+    let app = app();
+    let cases = [
+        (
+            "GET",
+            "/_casim/clok",
+            "",
+            404,
+            "no control endpoint /_casim/clok",
+        ),
+        (
+            "DELETE",
+            "/_casim/clock",
+            "",
+            405,
+            "DELETE is not allowed on /_casim/clock",
+        ),
+        (
+            "GET",
+            "/_casim/instances/i-bp1demo0web00000001/file",
+            "",
+            400,
+            "path",
+        ),
+        ("GET", "/_casim/log?since=soon", "", 400, "since"),
+        (
+            "POST",
+            "/_casim/clock/advance",
+            "{\"milis\": 5}",
+            400,
+            "unknown field `milis`",
+        ),
+        (
+            "POST",
+            "/_casim/fleet/changes",
+            "{\"change\":\"stop_agent\",\"instance_id\":\"i-nope\"}",
+            404,
+            "no instance i-nope",
+        ),
+        (
+            "POST",
+            "/_casim/faults",
+            "{\"error_code\":\"FileCreateFail\",\"rate\":2}",
+            400,
+            "rate 2 is not between 0 and 1",
+        ),
+        (
+            "DELETE",
+            "/_casim/faults/none",
+            "",
+            404,
+            "no fault named `none`",
+        ),
+    ];
+    for (method, uri, body, status, needle) in cases {
+        let (got, bytes) = call(&app, method, uri, body.as_bytes().to_vec()).await;
+        let json: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!(
+                "{method} {uri}: not JSON: {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        let error = json["error"].as_str().unwrap_or("");
+        assert_eq!(got.as_u16(), status, "{method} {uri}: {error}");
+        assert!(
+            error.contains(needle),
+            "{method} {uri}: {error:?} lacks {needle:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_large_state_goes_out_and_back_in_unchanged() {
+    let app = app();
+    let send = "/?Action=SendFile&Version=2014-05-26&Format=JSON&RegionId=cn-hangzhou\
+                &InstanceId.1=i-bp1demo0web00000001&InstanceId.2=i-bp1demo0web00000002\
+                &InstanceId.3=i-bp1demo0web00000003&TargetDir=/tmp&Content=hello";
+    for i in 0..1_500 {
+        let (status, _) = call(&app, "POST", &format!("{send}&Name=f{i}.txt"), Vec::new()).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (_, exported) = call(&app, "GET", "/_casim/state", Vec::new()).await;
+    assert!(
+        exported.len() > 2 << 20,
+        "the state should pass the 2 MiB default body limit"
+    );
+
+    let fresh = self::app();
+    let (status, body) = call(&fresh, "PUT", "/_casim/state", exported.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (_, again) = call(&fresh, "GET", "/_casim/state", Vec::new()).await;
+    assert!(
+        again == exported,
+        "export → import → export must be byte-identical"
+    );
+}
+
+#[tokio::test]
+async fn next_tokens_casim_never_issued_are_refused() {
+    let app = app();
+    let base =
+        "/?Action=DescribeSendFileResults&Version=2014-05-26&Format=JSON&RegionId=cn-hangzhou";
+    let hex = |text: &str| text.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    for token in [
+        hex("0:x"),
+        hex("-1:f-a"),
+        hex("1704067200000:f-zzzz"),
+        "zz".to_owned(),
+    ] {
+        let (status, body) = call(
+            &app,
+            "GET",
+            &format!("{base}&NextToken={token}"),
+            Vec::new(),
+        )
+        .await;
+        let json: Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(
+            (status.as_u16(), json["Code"].as_str()),
+            (400, Some("InvalidParameter.NextToken")),
+            "{token}"
+        );
+    }
+}
