@@ -15,6 +15,7 @@ use casim_model::{
     SendFileRequest, Timestamp,
 };
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::agent;
 use crate::change::FleetChange;
@@ -93,7 +94,6 @@ pub struct SimState {
     api_faults: Vec<ApiFaultRule>,
     fault_hits: Vec<(String, InstanceId, u64)>,
     api_fault_calls: BTreeMap<String, (u64, u64)>,
-    rules_added: u64,
     pinned: PinnedIds,
     log: DecisionLog,
 }
@@ -121,7 +121,6 @@ pub struct Simulation {
     fault_hits: BTreeMap<(String, InstanceId), u64>,
     /// Calls each API rule has seen and how many it failed.
     api_fault_calls: BTreeMap<String, (u64, u64)>,
-    rules_added: u64,
     pinned: PinnedIds,
     log: DecisionLog,
 }
@@ -170,7 +169,6 @@ impl Simulation {
             api_faults: Vec::new(),
             fault_hits: BTreeMap::new(),
             api_fault_calls: BTreeMap::new(),
-            rules_added: 0,
             retention: Retention::default(),
             pinned: PinnedIds::default(),
             log: DecisionLog::default(),
@@ -211,7 +209,6 @@ impl Simulation {
                 .map(|((rule, instance), n)| (rule.clone(), instance.clone(), *n))
                 .collect(),
             api_fault_calls: self.api_fault_calls.clone(),
-            rules_added: self.rules_added,
             pinned: self.pinned.clone(),
             log: self.log.clone(),
         }
@@ -258,7 +255,6 @@ impl Simulation {
                 .map(|(r, i, n)| ((r, i), n))
                 .collect(),
             api_fault_calls: state.api_fault_calls,
-            rules_added: state.rules_added,
             pinned: state.pinned,
             log: state.log,
         })
@@ -585,7 +581,8 @@ impl Simulation {
     /// Adds a per-instance fault rule (named `fault-N` when it has no id).
     pub fn add_fault(&mut self, mut rule: FaultRule) -> Result<FaultRule, FleetError> {
         faults::check_rate(rule.rate).map_err(FleetError::InvalidFault)?;
-        rule.id = self.rule_id(rule.id, "fault")?;
+        let content = serde_json::to_vec(&rule).unwrap_or_default();
+        rule.id = self.rule_id(rule.id, "fault", &content)?;
         self.log.record(
             self.now,
             format!("fault {} added: {}", rule.id, rule.error_code),
@@ -605,7 +602,8 @@ impl Simulation {
                 )));
             }
         }
-        rule.id = self.rule_id(rule.id, "api-fault")?;
+        let content = serde_json::to_vec(&rule).unwrap_or_default();
+        rule.id = self.rule_id(rule.id, "api-fault", &content)?;
         self.log.record(
             self.now,
             format!("API fault {} added: {:?}", rule.id, rule.kind),
@@ -614,7 +612,10 @@ impl Simulation {
         Ok(rule)
     }
 
-    fn rule_id(&mut self, id: String, prefix: &str) -> Result<String, FleetError> {
+    /// The id a rule is known and drawn by. An unnamed rule is named after
+    /// its content, so whether it fires never depends on which other rules
+    /// were added before it; only identical unnamed rules get a suffix.
+    fn rule_id(&self, id: String, prefix: &str, content: &[u8]) -> Result<String, FleetError> {
         let taken = |id: &str| {
             self.faults.iter().any(|r| r.id == id) || self.api_faults.iter().any(|r| r.id == id)
         };
@@ -626,13 +627,15 @@ impl Simulation {
             }
             return Ok(id);
         }
-        loop {
-            self.rules_added += 1;
-            let id = format!("{prefix}-{}", self.rules_added);
-            if !taken(&id) {
-                return Ok(id);
-            }
+        let digest = Sha256::digest(content);
+        let base = format!("{prefix}-{}", hex_prefix(&digest));
+        let mut candidate = base.clone();
+        let mut n = 1;
+        while taken(&candidate) {
+            n += 1;
+            candidate = format!("{base}-{n}");
         }
+        Ok(candidate)
     }
 
     pub fn faults(&self) -> &[FaultRule] {
@@ -1084,6 +1087,11 @@ impl Simulation {
             change(result);
         }
     }
+}
+
+/// The first four bytes of a digest as hex: enough to tell rules apart.
+fn hex_prefix(digest: &[u8]) -> String {
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Injected codes that show before the agent has the task: the service

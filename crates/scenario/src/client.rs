@@ -64,6 +64,10 @@ impl Client {
         reply(self.http.get(format!("{}{path}", self.base)).query(query)).await
     }
 
+    pub async fn delete(&self, path: &str) -> Result<Reply, reqwest::Error> {
+        reply(self.http.delete(format!("{}{path}", self.base))).await
+    }
+
     pub async fn post_json(
         &self,
         path: &str,

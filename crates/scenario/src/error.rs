@@ -87,6 +87,18 @@ pub enum ScenarioError {
         message: String,
     },
 
+    /// The connection closed without an answer, which the step did not
+    /// expect.
+    #[error(
+        "scenario {scenario}, step {step}: {action}: the connection closed without an answer \
+         (add `expect_dropped = true` to the step if that is intended)"
+    )]
+    Dropped {
+        scenario: String,
+        step: usize,
+        action: String,
+    },
+
     /// The server answered something this runner cannot read.
     #[error("scenario {scenario}, step {step}: {action}: {detail}")]
     Response {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use casim_fleet::{FleetChange, FleetSpec};
+use casim_fleet::{ApiFaultRule, FaultRule, FleetChange, FleetSpec};
 use casim_model::{ErrorCode, ErrorEra, InstanceStatus, InvocationStatus, RegionId, Timestamp};
 use serde::{Deserialize, Deserializer};
 
@@ -40,18 +40,28 @@ pub struct Scenario {
 pub enum Step {
     SendFile(SendFileStep),
     Advance(AdvanceStep),
-    /// A fleet change in the control API's own shape (`change = "stop_agent"`).
-    Change(FleetChange),
+    /// A fleet change in the control API's own shape (`change = "stop_agent"`),
+    /// now or scheduled.
+    Change(ChangeStep),
+    /// A per-instance fault rule from now on.
+    AddFault(AddFaultStep),
+    /// An API fault rule from now on.
+    AddApiFault(AddApiFaultStep),
+    /// The end of a fault rule of either kind.
+    RemoveFault(RemoveFaultStep),
     Describe(DescribeStep),
     Expect(ExpectStep),
     ReadFile(ReadFileStep),
 }
 
 /// The `do` words, in the order the documentation lists them.
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 9] = [
     "send_file",
     "advance",
     "change",
+    "add_fault",
+    "add_api_fault",
+    "remove_fault",
     "describe",
     "expect",
     "read_file",
@@ -73,14 +83,23 @@ impl Step {
             }
             None => return Err(format!("missing field `do` (one of {})", KINDS.join(", "))),
         };
-        let rest = toml::Value::Table(table);
+        // The fields a step adds to a control API shape (`at` and `after` on
+        // a change, `as` on a fault rule) are taken off first, so that the
+        // rest is read by the control API's own strict types.
         let step = match kind.as_str() {
-            "send_file" => SendFileStep::deserialize(rest).map(Step::SendFile),
-            "advance" => AdvanceStep::deserialize(rest).map(Step::Advance),
-            "change" => FleetChange::deserialize(rest).map(Step::Change),
-            "describe" => DescribeStep::deserialize(rest).map(Step::Describe),
-            "expect" => ExpectStep::deserialize(rest).map(Step::Expect),
-            "read_file" => ReadFileStep::deserialize(rest).map(Step::ReadFile),
+            "send_file" => read(table).map(Step::SendFile),
+            "advance" => read(table).map(Step::Advance),
+            "change" => ChangeStep::from_table(table).map(Step::Change),
+            "add_fault" => take_label(&mut table).and_then(|label| {
+                read(table).map(|rule| Step::AddFault(AddFaultStep { label, rule }))
+            }),
+            "add_api_fault" => take_label(&mut table).and_then(|label| {
+                read(table).map(|rule| Step::AddApiFault(AddApiFaultStep { label, rule }))
+            }),
+            "remove_fault" => read(table).map(Step::RemoveFault),
+            "describe" => read(table).map(Step::Describe),
+            "expect" => read(table).map(Step::Expect),
+            "read_file" => read(table).map(Step::ReadFile),
             _ => {
                 return Err(format!(
                     "field `do`: unknown step `{kind}` (one of {})",
@@ -88,13 +107,7 @@ impl Step {
                 ));
             }
         };
-        // toml puts the field path on a second line ("\nin `timeout`").
-        step.map_err(|error| {
-            format!(
-                "{kind}: {}",
-                error.to_string().trim_end().replace('\n', " ")
-            )
-        })
+        step.map_err(|error| format!("{kind}: {error}"))
     }
 
     /// The `do` word, for reports.
@@ -103,6 +116,9 @@ impl Step {
             Step::SendFile(_) => "send_file",
             Step::Advance(_) => "advance",
             Step::Change(_) => "change",
+            Step::AddFault(_) => "add_fault",
+            Step::AddApiFault(_) => "add_api_fault",
+            Step::RemoveFault(_) => "remove_fault",
             Step::Describe(_) => "describe",
             Step::Expect(_) => "expect",
             Step::ReadFile(_) => "read_file",
@@ -133,6 +149,9 @@ pub struct SendFileStep {
     pub description: Option<String>,
     /// Seconds, as the API takes it.
     pub timeout: Option<i64>,
+    /// `ClientToken`: a retry with the same token gets the first call's
+    /// `InvokeId` instead of a second record.
+    pub client_token: Option<String>,
     /// `RegionId`, when not the scenario's.
     pub region: Option<String>,
     /// Makes the server hand out this `InvokeId` (control API `next-ids`).
@@ -141,6 +160,10 @@ pub struct SendFileStep {
     pub pin_request_id: Option<String>,
     /// The call must be refused with this `Code`.
     pub expect_error: Option<String>,
+    /// The connection must close without an answer (an API fault of kind
+    /// `drop`).
+    #[serde(default)]
+    pub expect_dropped: bool,
 }
 
 /// Moves the virtual clock; every event due by then happens.
@@ -150,6 +173,93 @@ pub struct AdvanceStep {
     /// `"5s"`, `"1500ms"`, `"2m 30s"`.
     #[serde(deserialize_with = "duration")]
     pub by: Duration,
+}
+
+/// Reads a step's table as `T`. toml puts the field path on a second line
+/// ("\nin `timeout`"); it is kept on the first.
+fn read<T: serde::de::DeserializeOwned>(table: toml::Table) -> Result<T, String> {
+    T::deserialize(toml::Value::Table(table))
+        .map_err(|error| error.to_string().trim_end().replace('\n', " "))
+}
+
+/// Takes the optional `as` label off a fault step's table.
+fn take_label(table: &mut toml::Table) -> Result<Option<String>, String> {
+    match table.remove("as") {
+        None => Ok(None),
+        Some(toml::Value::String(label)) => Ok(Some(label)),
+        Some(other) => Err(format!(
+            "field `as`: expected a string, found {}",
+            other.type_str()
+        )),
+    }
+}
+
+/// A fleet change (`POST /_casim/fleet/changes`): now, or at a virtual
+/// time (`at`), or after a delay from the step's moment (`after`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeStep {
+    pub change: FleetChange,
+    pub at: Option<Timestamp>,
+    pub after: Option<Duration>,
+}
+
+impl ChangeStep {
+    fn from_table(mut table: toml::Table) -> Result<ChangeStep, String> {
+        let at = match table.remove("at") {
+            None => None,
+            Some(toml::Value::String(text)) => {
+                Some(Timestamp::parse(&text).map_err(|error| format!("field `at`: {error}"))?)
+            }
+            Some(other) => {
+                return Err(format!(
+                    "field `at`: expected a time like \"2024-05-06T09:15:30Z\", found {}",
+                    other.type_str()
+                ));
+            }
+        };
+        let after = match table.remove("after") {
+            None => None,
+            Some(toml::Value::String(text)) => {
+                Some(parse_duration(&text).map_err(|error| format!("field `after`: {error}"))?)
+            }
+            Some(other) => {
+                return Err(format!(
+                    "field `after`: expected a duration like \"30s\", found {}",
+                    other.type_str()
+                ));
+            }
+        };
+        if at.is_some() && after.is_some() {
+            return Err("give `at` or `after`, not both".to_owned());
+        }
+        let change = read(table)?;
+        Ok(ChangeStep { change, at, after })
+    }
+}
+
+/// Adds a per-instance fault rule (`POST /_casim/faults`); its fields are
+/// the rule's own. `as` names it for a later `remove_fault`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddFaultStep {
+    pub label: Option<String>,
+    pub rule: FaultRule,
+}
+
+/// Adds an API fault rule (`POST /_casim/api-faults`); its fields are the
+/// rule's own. `as` names it for a later `remove_fault`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddApiFaultStep {
+    pub label: Option<String>,
+    pub rule: ApiFaultRule,
+}
+
+/// Removes a fault rule of either kind (`DELETE /_casim/faults/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveFaultStep {
+    /// The `as` label of an earlier `add_fault` or `add_api_fault` step, or
+    /// the `id` of a rule in the fleet file or given in such a step.
+    pub fault: String,
 }
 
 /// A `DescribeSendFileResults` call, fetched as JSON and as XML; both bodies
@@ -176,6 +286,10 @@ pub struct DescribeStep {
     pub pin_request_id: Option<String>,
     /// The call must be refused with this `Code`.
     pub expect_error: Option<String>,
+    /// Both fetches must end with the connection closed and no answer (an
+    /// API fault of kind `drop`).
+    #[serde(default)]
+    pub expect_dropped: bool,
     /// Checks `TotalCount`, as an `expect` step would.
     pub total_count: Option<u64>,
     /// Checks how many invocations this page holds.
@@ -376,6 +490,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
 
     let mut steps = Vec::with_capacity(file.steps.len());
     let mut labels = Labels::default();
+    let mut rules = Rules::from_fleet(&fleet);
     for (index, raw) in file.steps.into_iter().enumerate() {
         let number = index + 1;
         let line = line_of(text, raw.span().start);
@@ -395,7 +510,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             }
         };
         let step = Step::from_table(table).map_err(step_error)?;
-        check_step(&step, number, &mut labels).map_err(step_error)?;
+        check_step(&step, number, &mut labels, &mut rules).map_err(step_error)?;
         steps.push(step);
     }
 
@@ -468,11 +583,122 @@ impl Labels {
     }
 }
 
+/// The actions an API fault rule can name.
+const ACTIONS: [&str; 3] = [
+    "SendFile",
+    "DescribeSendFileResults",
+    "DescribeCloudAssistantStatus",
+];
+
+/// Fault rules a `remove_fault` step can name: by the `id` given in the
+/// fleet file or an add step, or by an add step's `as` label.
+#[derive(Default)]
+struct Rules {
+    rules: Vec<Rule>,
+}
+
+struct Rule {
+    /// Its label and its id, whichever were given.
+    names: Vec<String>,
+    /// The step that added it; 0 for the fleet file.
+    step: usize,
+    removed: bool,
+}
+
+impl Rules {
+    fn from_fleet(fleet: &FleetSpec) -> Rules {
+        let ids = fleet.faults.iter().map(|rule| &rule.id);
+        let api_ids = fleet.api_faults.iter().map(|rule| &rule.id);
+        let rules = ids
+            .chain(api_ids)
+            .filter(|id| !id.is_empty())
+            .map(|id| Rule {
+                names: vec![id.clone()],
+                step: 0,
+                removed: false,
+            })
+            .collect();
+        Rules { rules }
+    }
+
+    fn live(&self, name: &str) -> Option<&Rule> {
+        self.rules
+            .iter()
+            .find(|rule| !rule.removed && rule.names.iter().any(|n| n == name))
+    }
+
+    fn add(&mut self, label: Option<&str>, id: &str, step: usize) -> Result<(), String> {
+        let mut names = Vec::new();
+        for (field, name) in [("as", label.unwrap_or_default()), ("id", id)] {
+            if name.is_empty() {
+                continue;
+            }
+            if let Some(rule) = self.live(name) {
+                let by = match rule.step {
+                    0 => "the fleet file".to_owned(),
+                    step => format!("step {step}"),
+                };
+                return Err(format!(
+                    "field `{field}`: a fault rule named `{name}` is in force already (added by {by})"
+                ));
+            }
+            if label == Some(id) && field == "id" {
+                continue;
+            }
+            names.push(name.to_owned());
+        }
+        self.rules.push(Rule {
+            names,
+            step,
+            removed: false,
+        });
+        Ok(())
+    }
+
+    fn remove(&mut self, name: &str) -> Result<(), String> {
+        if let Some(rule) = self
+            .rules
+            .iter_mut()
+            .find(|rule| !rule.removed && rule.names.iter().any(|n| n == name))
+        {
+            rule.removed = true;
+            return Ok(());
+        }
+        let live: Vec<&str> = self
+            .rules
+            .iter()
+            .filter(|rule| !rule.removed)
+            .flat_map(|rule| rule.names.iter().map(String::as_str))
+            .collect();
+        let known = if live.is_empty() {
+            "none is in force".to_owned()
+        } else {
+            format!("in force: {}", live.join(", "))
+        };
+        Err(format!(
+            "field `fault`: no fault rule named `{name}` is in force ({known}); name a rule \
+             by the `as` label of its add_fault or add_api_fault step, or by an `id` it was given"
+        ))
+    }
+}
+
 /// The checks that need more than one field, or earlier steps.
-fn check_step(step: &Step, number: usize, labels: &mut Labels) -> Result<(), String> {
+fn check_step(
+    step: &Step,
+    number: usize,
+    labels: &mut Labels,
+    rules: &mut Rules,
+) -> Result<(), String> {
     match step {
         Step::SendFile(send) => {
-            if send.instances.is_empty() && send.expect_error.is_none() {
+            if send.expect_dropped && send.expect_error.is_some() {
+                return Err(
+                    "give `expect_error` (a refusal with a Code) or `expect_dropped` (no answer \
+                     at all), not both"
+                        .to_owned(),
+                );
+            }
+            if send.instances.is_empty() && send.expect_error.is_none() && !send.expect_dropped {
                 return Err(
                     "field `instances` is empty: SendFile needs at least one instance \
                             (or add `expect_error` to test the refusal)"
@@ -480,10 +706,15 @@ fn check_step(step: &Step, number: usize, labels: &mut Labels) -> Result<(), Str
                 );
             }
             if let Some(label) = &send.label {
-                if send.expect_error.is_some() {
+                if send.expect_error.is_some() || send.expect_dropped {
+                    let field = if send.expect_dropped {
+                        "expect_dropped"
+                    } else {
+                        "expect_error"
+                    };
                     return Err(format!(
                         "field `as`: label `{label}` would name nothing, because a send with \
-                         `expect_error` returns no InvokeId"
+                         `{field}` returns no InvokeId"
                     ));
                 }
                 labels.define(label, number)?;
@@ -491,14 +722,48 @@ fn check_step(step: &Step, number: usize, labels: &mut Labels) -> Result<(), Str
             Ok(())
         }
         Step::Advance(_) | Step::Change(_) => Ok(()),
-        Step::Describe(describe) => {
-            if describe.expect_error.is_some()
-                && (describe.total_count.is_some() || describe.on_page.is_some())
+        Step::AddFault(add) => {
+            casim_fleet::faults::check_rate(add.rule.rate)
+                .map_err(|error| format!("field `rate`: {error}"))?;
+            rules.add(add.label.as_deref(), &add.rule.id, number)
+        }
+        Step::AddApiFault(add) => {
+            casim_fleet::faults::check_rate(add.rule.rate)
+                .map_err(|error| format!("field `rate`: {error}"))?;
+            if let Some(action) = add
+                .rule
+                .actions
+                .iter()
+                .find(|action| !ACTIONS.contains(&action.as_str()))
             {
+                return Err(format!(
+                    "field `actions`: `{action}` is no action casim answers (one of {}; \
+                     leave `actions` out for every action)",
+                    ACTIONS.join(", ")
+                ));
+            }
+            rules.add(add.label.as_deref(), &add.rule.id, number)
+        }
+        Step::RemoveFault(remove) => rules.remove(&remove.fault),
+        Step::Describe(describe) => {
+            if describe.expect_dropped && describe.expect_error.is_some() {
                 return Err(
-                    "a describe with `expect_error` has no page: drop `total_count` and `on_page`"
+                    "give `expect_error` (a refusal with a Code) or `expect_dropped` (no answer \
+                     at all), not both"
                         .to_owned(),
                 );
+            }
+            if (describe.expect_error.is_some() || describe.expect_dropped)
+                && (describe.total_count.is_some() || describe.on_page.is_some())
+            {
+                let field = if describe.expect_dropped {
+                    "expect_dropped"
+                } else {
+                    "expect_error"
+                };
+                return Err(format!(
+                    "a describe with `{field}` has no page: drop `total_count` and `on_page`"
+                ));
             }
             check_query(&describe.query(), labels)
         }

@@ -28,8 +28,9 @@ mod runner;
 pub use cli::{Outcome, RunArgs, discover, parse_format, resolve, run_cli, run_cli_with};
 pub use error::ScenarioError;
 pub use file::{
-    AdvanceStep, DescribeStep, ExpectStep, InstanceExpect, Query, ReadFileStep, Scenario,
-    SendFileStep, Step, load, parse,
+    AddApiFaultStep, AddFaultStep, AdvanceStep, ChangeStep, DescribeStep, ExpectStep,
+    InstanceExpect, Query, ReadFileStep, RemoveFaultStep, Scenario, SendFileStep, Step, load,
+    parse,
 };
 pub use report::{
     Body, Check, DescribeView, Failure, InstanceView, InvocationView, InvocationsView,

@@ -72,7 +72,8 @@ pub struct Body {
     /// Names the call in snapshot headers, for example `describe page 2`.
     pub heading: String,
     pub format: Format,
-    pub http_status: u16,
+    /// `None` when the connection closed without an answer.
+    pub http_status: Option<u16>,
     pub text: String,
 }
 
@@ -213,11 +214,11 @@ impl Report {
             }
             if let Some(format) = raw {
                 for body in step.bodies.iter().filter(|body| body.format == format) {
-                    let _ = writeln!(
-                        out,
-                        "         {} (http {}):",
-                        body.heading, body.http_status
-                    );
+                    let status = match body.http_status {
+                        Some(status) => format!("http {status}"),
+                        None => "no answer".to_owned(),
+                    };
+                    let _ = writeln!(out, "         {} ({status}):", body.heading);
                     for line in pretty_body(body).lines() {
                         let _ = writeln!(out, "           {line}");
                     }
@@ -241,10 +242,10 @@ impl Report {
                 let _ = writeln!(out);
                 // The status is shown only when it is not a plain success,
                 // where it tells the seed era's 403 from the current 400.
-                let status = if body.http_status == 200 {
-                    String::new()
-                } else {
-                    format!(", http {}", body.http_status)
+                let status = match body.http_status {
+                    Some(200) => String::new(),
+                    Some(status) => format!(", http {status}"),
+                    None => ", no answer".to_owned(),
                 };
                 let _ = writeln!(
                     out,
@@ -261,6 +262,9 @@ impl Report {
 }
 
 fn pretty_body(body: &Body) -> String {
+    if body.http_status.is_none() {
+        return "(the connection closed without an answer)".to_owned();
+    }
     match body.format {
         Format::Json => pretty::json(&body.text),
         Format::Xml => pretty::xml(&body.text),
@@ -345,13 +349,13 @@ mod tests {
                         Body {
                             heading: "describe all".to_owned(),
                             format: Format::Json,
-                            http_status: 200,
+                            http_status: Some(200),
                             text: r#"{"TotalCount":1}"#.to_owned(),
                         },
                         Body {
                             heading: "describe all".to_owned(),
                             format: Format::Xml,
-                            http_status: 200,
+                            http_status: Some(200),
                             text: "<R><TotalCount>1</TotalCount></R>".to_owned(),
                         },
                     ],

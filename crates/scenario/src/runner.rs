@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use casim_fleet::FleetChange;
+use casim_fleet::{ApiFaultKind, ApiFaultRule, FaultRule};
 use casim_model::{API_VERSION, Format};
 use casim_server::{ClockMode, ServerConfig};
 use serde::Deserialize;
@@ -16,8 +16,8 @@ use serde::Deserialize;
 use crate::client::{Client, ErrorBody, Reply};
 use crate::error::ScenarioError;
 use crate::file::{
-    AdvanceStep, DescribeStep, ExpectStep, InstanceExpect, Query, ReadFileStep, Scenario,
-    SendFileStep, Step,
+    AddApiFaultStep, AddFaultStep, AdvanceStep, ChangeStep, DescribeStep, ExpectStep,
+    InstanceExpect, Query, ReadFileStep, RemoveFaultStep, Scenario, SendFileStep, Step,
 };
 use crate::report::{Body, Check, DescribeView, InstanceView, Report, StepReport};
 
@@ -59,6 +59,8 @@ struct Runner<'a> {
     client: Client,
     /// Label → `InvokeId`, filled as sends succeed.
     labels: HashMap<String, String>,
+    /// Label → the id the server gave a fault rule.
+    fault_labels: HashMap<String, String>,
     /// The step being run, for error messages.
     step: usize,
 }
@@ -84,12 +86,57 @@ struct ClockBody {
     now: String,
 }
 
+/// The control API's answer to a fleet change.
+#[derive(Deserialize)]
+struct ChangeBody {
+    #[serde(default)]
+    scheduled: Option<serde_json::Value>,
+    at: String,
+}
+
+/// The control API's list of fault rules.
+#[derive(Deserialize)]
+struct FaultsBody {
+    #[serde(default)]
+    api_faults: Vec<ApiFaultRule>,
+}
+
+/// What checks and reports say of a call that got no answer.
+const DROPPED: &str = "connection dropped";
+
+/// What one RPC call got.
+enum Fetch {
+    Answer(Reply),
+    /// The connection closed without an answer.
+    Dropped,
+}
+
+impl Fetch {
+    /// `http 200`, or `no answer`, to compare two fetches.
+    fn outcome(&self) -> String {
+        match self {
+            Fetch::Answer(reply) => format!("http {}", reply.status),
+            Fetch::Dropped => "no answer".to_owned(),
+        }
+    }
+}
+
+/// A transport failure after the server took the request: the connection
+/// closed before or during the answer. Timeouts and refused connections
+/// are something else.
+fn is_dropped(error: &reqwest::Error) -> bool {
+    !error.is_timeout()
+        && !error.is_connect()
+        && (error.is_body() || error.is_decode() || error.is_request())
+}
+
 impl<'a> Runner<'a> {
     fn new(scenario: &'a Scenario, client: Client) -> Runner<'a> {
         Runner {
             scenario,
             client,
             labels: HashMap::new(),
+            fault_labels: HashMap::new(),
             step: 0,
         }
     }
@@ -124,6 +171,9 @@ impl<'a> Runner<'a> {
                 Step::SendFile(send) => self.send_file(send, &mut step_report).await?,
                 Step::Advance(advance) => self.advance(advance, &mut step_report).await?,
                 Step::Change(change) => self.change(change, &mut step_report).await?,
+                Step::AddFault(add) => self.add_fault(add, &mut step_report).await?,
+                Step::AddApiFault(add) => self.add_api_fault(add, &mut step_report).await?,
+                Step::RemoveFault(remove) => self.remove_fault(remove, &mut step_report).await?,
                 Step::Describe(describe) => self.describe(describe, &mut step_report).await?,
                 Step::Expect(expect) => self.expect(expect, &mut step_report).await?,
                 Step::ReadFile(read) => self.read_file(read, &mut step_report).await?,
@@ -153,42 +203,74 @@ impl<'a> Runner<'a> {
             ("Overwrite", send.overwrite.map(|b| b.to_string())),
             ("Description", send.description.clone()),
             ("Timeout", send.timeout.map(|t| t.to_string())),
+            ("ClientToken", send.client_token.clone()),
         ];
         push_present(&mut params, optional);
-        let name = send.name.as_deref().unwrap_or("(no Name)");
+        let name = match send.name.as_deref() {
+            None => "(no Name)",
+            Some("") => "(empty Name)",
+            Some(name) => name,
+        };
         let count = send.instances.len();
         let to = format!(
             "{name} to {count} instance{}",
             if count == 1 { "" } else { "s" }
         );
 
+        let heading = format!("send_file {name}");
         self.pin(
             send.pin_invoke_id.as_deref(),
             send.pin_request_id.as_deref(),
         )
         .await?;
-        let reply = self.rpc("SendFile", &params, Format::Json).await?;
+        let reply = match self.fetch("SendFile", &params, Format::Json).await? {
+            Fetch::Answer(reply) => reply,
+            Fetch::Dropped => {
+                if !send.expect_dropped && send.expect_error.is_none() {
+                    return Err(self.dropped_error("SendFile"));
+                }
+                out.summary = format!("send_file {to}: no answer, the connection closed");
+                let (field, expected) = match &send.expect_error {
+                    Some(code) => ("SendFile error Code", code.as_str()),
+                    None => ("SendFile answer", DROPPED),
+                };
+                out.checks.push(Check::new(field, expected, DROPPED));
+                out.bodies.push(no_answer(&heading, Format::Json));
+                return Ok(());
+            }
+        };
         if !reply.is_success() {
             let error = self.error_body("SendFile", &reply)?;
-            let Some(expected) = &send.expect_error else {
-                return Err(self.api_error("SendFile", &reply, error));
-            };
             out.summary = format!(
                 "send_file {to}: refused, http {} {}",
                 reply.status, error.code
             );
+            if send.expect_dropped {
+                let actual = format!("http {} {}", reply.status, error.code);
+                out.checks
+                    .push(Check::new("SendFile answer", DROPPED, actual));
+                out.bodies.push(body(&heading, Format::Json, reply));
+                return Ok(());
+            }
+            let Some(expected) = &send.expect_error else {
+                return Err(self.api_error("SendFile", &reply, error));
+            };
             out.checks.push(Check::new(
                 "SendFile error Code",
                 expected.as_str(),
                 error.code.as_str(),
             ));
-            let heading = format!("send_file {name} refused");
+            let heading = format!("{heading} refused");
             out.bodies.push(body(&heading, Format::Json, reply));
             // The same refusal in XML, for the snapshot: a refused send
-            // creates nothing, so sending it again changes no state.
-            self.pin(None, send.pin_request_id.as_deref()).await?;
-            let xml = self.rpc("SendFile", &params, Format::Xml).await?;
-            out.bodies.push(body(&heading, Format::Xml, xml));
+            // creates nothing, so sending it again changes no state. Not
+            // while an API fault rule covers SendFile, though: the second
+            // call would count against the rule, and might get through.
+            if !self.api_fault_covers("SendFile").await? {
+                self.pin(None, send.pin_request_id.as_deref()).await?;
+                let xml = self.rpc("SendFile", &params, Format::Xml).await?;
+                out.bodies.push(body(&heading, Format::Xml, xml));
+            }
             return Ok(());
         }
 
@@ -198,12 +280,25 @@ impl<'a> Runner<'a> {
             out.summary.push_str(&format!(" (as `{label}`)"));
             self.labels.insert(label.clone(), sent.invoke_id.clone());
         }
+        let accepted = format!("(accepted: InvokeId {})", sent.invoke_id);
         if let Some(expected) = &send.expect_error {
-            let actual = format!("(accepted: InvokeId {})", sent.invoke_id);
-            out.checks
-                .push(Check::new("SendFile error Code", expected.as_str(), actual));
+            out.checks.push(Check::new(
+                "SendFile error Code",
+                expected.as_str(),
+                accepted.as_str(),
+            ));
         }
-        // Where the new task stands right after the call.
+        if send.expect_dropped {
+            out.checks
+                .push(Check::new("SendFile answer", DROPPED, accepted.as_str()));
+        }
+        // Where the new task stands right after the call, unless looking
+        // would meet an API fault meant for the scenario's own describes.
+        if self.api_fault_covers("DescribeSendFileResults").await? {
+            out.summary
+                .push_str(" (not looked up: an API fault rule covers DescribeSendFileResults)");
+            return Ok(());
+        }
         let query = Query {
             invoke_id: Some(sent.invoke_id),
             ..Query::default()
@@ -236,18 +331,96 @@ impl<'a> Runner<'a> {
 
     async fn change(
         &mut self,
-        change: &FleetChange,
+        step: &ChangeStep,
         out: &mut StepReport,
     ) -> Result<(), ScenarioError> {
-        let body = serde_json::to_value(change)
+        let mut body = serde_json::to_value(&step.change)
             .map_err(|error| self.response_error("fleet change", error))?;
         let kind = body
             .get("change")
             .and_then(|kind| kind.as_str())
             .unwrap_or("change")
             .to_owned();
-        self.control_post("/_casim/fleet/changes", body).await?;
-        out.summary = format!("change {kind} on {}", change.instance_id());
+        if let Some(object) = body.as_object_mut() {
+            if let Some(at) = step.at {
+                object.insert("at".to_owned(), at.to_string().into());
+            }
+            if let Some(after) = step.after {
+                let millis = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+                object.insert("after_ms".to_owned(), millis.into());
+            }
+        }
+        let reply = self.control_post("/_casim/fleet/changes", body).await?;
+        let answer: ChangeBody = self.parse_json("fleet change", &reply.body)?;
+        out.summary = format!("change {kind} on {}", step.change.instance_id());
+        if answer.scheduled.is_some() {
+            out.summary
+                .push_str(&format!(": scheduled for {}", answer.at));
+        }
+        Ok(())
+    }
+
+    async fn add_fault(
+        &mut self,
+        step: &AddFaultStep,
+        out: &mut StepReport,
+    ) -> Result<(), ScenarioError> {
+        let body = serde_json::to_value(&step.rule)
+            .map_err(|error| self.response_error("add fault", error))?;
+        let reply = self.control_post("/_casim/faults", body).await?;
+        let rule: FaultRule = self.parse_json("add fault", &reply.body)?;
+        out.summary = format!("add_fault {}", describe_fault(&rule));
+        self.remember_fault(step.label.as_deref(), &rule.id, out);
+        Ok(())
+    }
+
+    async fn add_api_fault(
+        &mut self,
+        step: &AddApiFaultStep,
+        out: &mut StepReport,
+    ) -> Result<(), ScenarioError> {
+        let body = serde_json::to_value(&step.rule)
+            .map_err(|error| self.response_error("add api fault", error))?;
+        let reply = self.control_post("/_casim/api-faults", body).await?;
+        let rule: ApiFaultRule = self.parse_json("add api fault", &reply.body)?;
+        out.summary = format!("add_api_fault {}", describe_api_fault(&rule));
+        self.remember_fault(step.label.as_deref(), &rule.id, out);
+        Ok(())
+    }
+
+    fn remember_fault(&mut self, label: Option<&str>, id: &str, out: &mut StepReport) {
+        if let Some(label) = label {
+            if label != id {
+                out.summary.push_str(&format!(" (as `{label}`)"));
+            }
+            self.fault_labels.insert(label.to_owned(), id.to_owned());
+        }
+    }
+
+    async fn remove_fault(
+        &mut self,
+        step: &RemoveFaultStep,
+        out: &mut StepReport,
+    ) -> Result<(), ScenarioError> {
+        let id = self
+            .fault_labels
+            .get(&step.fault)
+            .cloned()
+            .unwrap_or_else(|| step.fault.clone());
+        let path = format!("/_casim/faults/{}", path_segment(&id));
+        let reply = self
+            .client
+            .delete(&path)
+            .await
+            .map_err(|source| self.http_error(&path, source))?;
+        if !reply.is_success() {
+            return Err(self.control_error(&path, &reply));
+        }
+        out.summary = if id == step.fault {
+            format!("remove_fault {id}")
+        } else {
+            format!("remove_fault `{}` ({id})", step.fault)
+        };
         Ok(())
     }
 
@@ -264,18 +437,50 @@ impl<'a> Runner<'a> {
         let heading = format!("describe {title}");
         let params = self.describe_params(&query);
 
-        let mut replies = Vec::with_capacity(2);
+        const ACTION: &str = "DescribeSendFileResults";
+        let mut fetches = Vec::with_capacity(2);
         for format in [Format::Json, Format::Xml] {
             self.pin(None, describe.pin_request_id.as_deref()).await?;
-            replies.push((
-                format,
-                self.rpc("DescribeSendFileResults", &params, format).await?,
-            ));
+            fetches.push((format, self.fetch(ACTION, &params, format).await?));
         }
-        let json = &replies[0].1;
+        let json = match &fetches[0].1 {
+            Fetch::Answer(reply) => reply,
+            Fetch::Dropped => {
+                out.summary = format!("{heading}: no answer, the connection closed");
+                if describe.expect_dropped {
+                    out.checks
+                        .push(Check::new(format!("{ACTION} answer"), DROPPED, DROPPED));
+                } else if let Some(expected) = &describe.expect_error {
+                    out.checks.push(Check::new(
+                        format!("{ACTION} error Code"),
+                        expected.as_str(),
+                        DROPPED,
+                    ));
+                } else {
+                    return Err(self.dropped_error(ACTION));
+                }
+                self.keep_both(fetches, &heading, out);
+                return Ok(());
+            }
+        };
         match (&describe.expect_error, json.is_success()) {
+            (_, false) if describe.expect_dropped => {
+                let error = self.error_body(ACTION, json)?;
+                out.summary = format!("{heading}: refused, http {} {}", json.status, error.code);
+                let actual = format!("http {} {}", json.status, error.code);
+                out.checks
+                    .push(Check::new(format!("{ACTION} answer"), DROPPED, actual));
+            }
+            (_, true) if describe.expect_dropped => {
+                out.summary = format!("{heading}: accepted");
+                out.checks.push(Check::new(
+                    format!("{ACTION} answer"),
+                    DROPPED,
+                    "(accepted)",
+                ));
+            }
             (None, true) => {
-                let view: DescribeView = self.parse_json("DescribeSendFileResults", &json.body)?;
+                let view: DescribeView = self.parse_json(ACTION, &json.body)?;
                 out.summary = format!(
                     "{heading}: TotalCount {}, PageNumber {}, PageSize {}, {} on this page",
                     view.total_count,
@@ -301,42 +506,50 @@ impl<'a> Runner<'a> {
                 out.invocations = view.invocations.items;
             }
             (None, false) => {
-                let error = self.error_body("DescribeSendFileResults", json)?;
-                return Err(self.api_error("DescribeSendFileResults", json, error));
+                let error = self.error_body(ACTION, json)?;
+                return Err(self.api_error(ACTION, json, error));
             }
             (Some(expected), true) => {
                 out.summary = format!("{heading}: accepted");
                 out.checks.push(Check::new(
-                    "DescribeSendFileResults error Code",
+                    format!("{ACTION} error Code"),
                     expected.as_str(),
                     "(accepted)",
                 ));
             }
             (Some(expected), false) => {
-                let error = self.error_body("DescribeSendFileResults", json)?;
+                let error = self.error_body(ACTION, json)?;
                 out.summary = format!("{heading}: refused, http {} {}", json.status, error.code);
                 out.checks.push(Check::new(
-                    "DescribeSendFileResults error Code",
+                    format!("{ACTION} error Code"),
                     expected.as_str(),
                     error.code,
                 ));
             }
         }
-        // Both formats must agree on the outcome, whatever it is.
-        let xml_status = replies[1].1.status;
-        if xml_status != json.status {
-            out.checks.push(Check::new(
-                "http status of the XML answer",
-                json.status.to_string(),
-                xml_status.to_string(),
-            ));
-        }
-        out.bodies.extend(
-            replies
-                .into_iter()
-                .map(|(format, reply)| body(&heading, format, reply)),
-        );
+        self.keep_both(fetches, &heading, out);
         Ok(())
+    }
+
+    /// Keeps both fetches of a describe for the snapshot, after checking
+    /// that they had the same outcome (the same HTTP status, or both no
+    /// answer).
+    fn keep_both(&self, fetches: Vec<(Format, Fetch)>, heading: &str, out: &mut StepReport) {
+        let outcomes: Vec<String> = fetches.iter().map(|(_, fetch)| fetch.outcome()).collect();
+        if let [json, xml] = outcomes.as_slice() {
+            if json != xml {
+                out.checks.push(Check::new(
+                    "outcome of the XML fetch",
+                    json.as_str(),
+                    xml.as_str(),
+                ));
+            }
+        }
+        out.bodies
+            .extend(fetches.into_iter().map(|(format, fetch)| match fetch {
+                Fetch::Answer(reply) => body(heading, format, reply),
+                Fetch::Dropped => no_answer(heading, format),
+            }));
     }
 
     async fn expect(
@@ -500,22 +713,57 @@ impl<'a> Runner<'a> {
         ]
     }
 
+    /// One RPC call that must be answered.
     async fn rpc(
         &self,
         action: &str,
         params: &[(String, String)],
         format: Format,
     ) -> Result<Reply, ScenarioError> {
+        match self.fetch(action, params, format).await? {
+            Fetch::Answer(reply) => Ok(reply),
+            Fetch::Dropped => Err(self.dropped_error(action)),
+        }
+    }
+
+    /// One RPC call, which may end with the connection closed and no answer
+    /// (an API fault of kind `drop`).
+    async fn fetch(
+        &self,
+        action: &str,
+        params: &[(String, String)],
+        format: Format,
+    ) -> Result<Fetch, ScenarioError> {
         let word = match format {
             Format::Json => "JSON",
             Format::Xml => "XML",
         };
         let mut params = params.to_vec();
         params.push(("Format".to_owned(), word.to_owned()));
-        self.client
-            .rpc(&params)
+        match self.client.rpc(&params).await {
+            Ok(reply) => Ok(Fetch::Answer(reply)),
+            Err(error) if is_dropped(&error) => Ok(Fetch::Dropped),
+            Err(source) => Err(self.http_error(action, source)),
+        }
+    }
+
+    /// Whether an API fault rule in force names `action` (or every action),
+    /// as the control API lists them.
+    async fn api_fault_covers(&self, action: &str) -> Result<bool, ScenarioError> {
+        const PATH: &str = "/_casim/faults";
+        let reply = self
+            .client
+            .get(PATH, &[])
             .await
-            .map_err(|source| self.http_error(action, source))
+            .map_err(|source| self.http_error(PATH, source))?;
+        if !reply.is_success() {
+            return Err(self.control_error(PATH, &reply));
+        }
+        let faults: FaultsBody = self.parse_json(PATH, &reply.body)?;
+        Ok(faults
+            .api_faults
+            .iter()
+            .any(|rule| rule.actions.is_empty() || rule.actions.iter().any(|a| a == action)))
     }
 
     /// Pins the ids of the next call, when the step asks for it.
@@ -600,6 +848,14 @@ impl<'a> Runner<'a> {
         )
     }
 
+    fn dropped_error(&self, action: &str) -> ScenarioError {
+        ScenarioError::Dropped {
+            scenario: self.scenario.name.clone(),
+            step: self.step,
+            action: action.to_owned(),
+        }
+    }
+
     fn http_error(&self, action: &str, source: reqwest::Error) -> ScenarioError {
         ScenarioError::Http {
             scenario: self.scenario.name.clone(),
@@ -634,9 +890,87 @@ fn body(heading: &str, format: Format, reply: Reply) -> Body {
     Body {
         heading: heading.to_owned(),
         format,
-        http_status: reply.status,
+        http_status: Some(reply.status),
         text: reply.body,
     }
+}
+
+/// A call that got no answer, for the snapshot.
+fn no_answer(heading: &str, format: Format) -> Body {
+    Body {
+        heading: heading.to_owned(),
+        format,
+        http_status: None,
+        text: String::new(),
+    }
+}
+
+/// A fault rule in one line: `fault-1: ClientNotResponse, rate 0.3, first 2,
+/// on i-…`.
+fn describe_fault(rule: &FaultRule) -> String {
+    let mut text = format!("{}: {}", rule.id, rule.error_code);
+    if let Some(rate) = rule.rate {
+        text.push_str(&format!(", rate {rate}"));
+    }
+    if let Some(first) = rule.first {
+        text.push_str(&format!(", first {first} per instance"));
+    }
+    let scope = &rule.scope;
+    if !scope.instances.is_empty() {
+        let ids: Vec<&str> = scope.instances.iter().map(|id| id.as_str()).collect();
+        text.push_str(&format!(", on {}", ids.join(" ")));
+    }
+    if !scope.tags.is_empty() {
+        let tags: Vec<String> = scope.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        text.push_str(&format!(", tagged {}", tags.join(" ")));
+    }
+    if !scope.instance_groups.is_empty() {
+        text.push_str(&format!(", in {}", scope.instance_groups.join(" ")));
+    }
+    if !scope.names.is_empty() {
+        text.push_str(&format!(", for {}", scope.names.join(" ")));
+    }
+    text
+}
+
+/// An API fault rule in one line: `api-fault-1: throttle on
+/// DescribeSendFileResults, first 4 calls`.
+fn describe_api_fault(rule: &ApiFaultRule) -> String {
+    let kind = match rule.kind {
+        ApiFaultKind::Throttle => "throttle (Throttling.User)".to_owned(),
+        ApiFaultKind::InternalError => "internal error (InternalError.Dispatch)".to_owned(),
+        ApiFaultKind::Latency { millis } => format!("latency {millis} ms"),
+        ApiFaultKind::Drop => "drop the connection".to_owned(),
+    };
+    let actions = if rule.actions.is_empty() {
+        "every action".to_owned()
+    } else {
+        rule.actions.join(" ")
+    };
+    let mut text = format!("{}: {kind} on {actions}", rule.id);
+    if let Some(rate) = rule.rate {
+        text.push_str(&format!(", rate {rate}"));
+    }
+    if let Some(count) = rule.count {
+        text.push_str(&format!(
+            ", at most {count} call{}",
+            if count == 1 { "" } else { "s" }
+        ));
+    }
+    text
+}
+
+/// A fault id as one URL path segment.
+fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
 }
 
 fn check_instance(

@@ -31,14 +31,31 @@ fn unexpected_answers_stop_the_run_and_say_where() {
             "[[steps]]\ndo = \"advance\"\nby = \"1s\"\n[[steps]]\ndo = \"change\"\nchange = \"stop_agent\"\ninstance_id = \"i-bp1zzzzzzzzzzzzzzzzz\"\n",
             "scenario case, step 2: /_casim/fleet/changes: control api answered http 404",
         ),
+        (
+            "[[steps]]\ndo = \"add_api_fault\"\nkind = { type = \"drop\" }\n[[steps]]\ndo = \"describe\"\n",
+            "scenario case, step 2: DescribeSendFileResults: the connection closed without an answer \
+             (add `expect_dropped = true` to the step if that is intended)",
+        ),
+        (
+            "[[steps]]\ndo = \"add_api_fault\"\nkind = { type = \"throttle\" }\n[[steps]]\ndo = \"describe\"\n",
+            "scenario case, step 2: DescribeSendFileResults answered http 400 Throttling.User",
+        ),
+        (
+            "[[steps]]\ndo = \"add_fault\"\nid = \"x\"\nerror_code = \"FileCreateFail\"\n[[steps]]\ndo = \"add_fault\"\nas = \"y\"\nid = \"x\"\nerror_code = \"FileCreateFail\"\n",
+            "field `id`: a fault rule named `x` is in force already",
+        ),
     ];
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
     for (steps, want) in cases {
-        let scenario = parse(&format!("{HEAD}{steps}"), Path::new("case.toml"))
-            .unwrap_or_else(|error| panic!("{error}"));
+        let scenario = match parse(&format!("{HEAD}{steps}"), Path::new("case.toml")) {
+            Ok(scenario) => scenario,
+            // Some mistakes are caught before the run.
+            Err(error) if error.to_string().contains(want) => continue,
+            Err(error) => panic!("{error}"),
+        };
         let error = match runtime.block_on(run(&scenario)) {
             Ok(report) => panic!("ran to the end:\n{}", report.render_text(None)),
             Err(error) => error.to_string(),
@@ -92,6 +109,61 @@ instances = { "i-bp1aaaaaaaaaaaaaaaaa" = { status = "Pending", error_code = "Cli
             "scenario case, step 2: f-none i-bp1aaaaaaaaaaaaaaaaa InvocationStatus: expected `Pending`, got `(not in InvokeInstances)`",
             "scenario case, step 2: f-none i-bp1aaaaaaaaaaaaaaaaa ErrorCode: expected `ClientNotRunning`, got `(not in InvokeInstances)`",
             "scenario case, step 2: f-none i-bp1other00000000000 InvocationStatus: expected `Success`, got `(not in InvokeInstances)`",
+        ]
+    );
+}
+
+/// Expected failures that do not happen are failed checks, not errors.
+#[test]
+fn calls_expected_to_fail_that_work_are_reported() {
+    let steps = r#"
+[[steps]]
+do = "send_file"
+instances = ["i-bp1aaaaaaaaaaaaaaaaa"]
+name = "a"
+target_dir = "/tmp"
+content = "x"
+expect_dropped = true
+
+[[steps]]
+do = "describe"
+expect_dropped = true
+
+[[steps]]
+do = "add_api_fault"
+actions = ["DescribeSendFileResults"]
+kind = { type = "throttle" }
+count = 1
+
+[[steps]]
+do = "describe"
+title = "throttled once"
+expect_error = "Throttling.User"
+"#;
+    let scenario = parse(&format!("{HEAD}{steps}"), Path::new("case.toml"))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let report = runtime
+        .block_on(run(&scenario))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let failures: Vec<String> = report.failures().iter().map(ToString::to_string).collect();
+    assert_eq!(failures.len(), 3, "{failures:#?}");
+    assert!(
+        failures[0].starts_with(
+            "scenario case, step 1: SendFile answer: expected `connection dropped`, got `(accepted: InvokeId f-"
+        ),
+        "{}",
+        failures[0]
+    );
+    assert_eq!(
+        failures[1..],
+        [
+            "scenario case, step 2: DescribeSendFileResults answer: expected `connection dropped`, got `(accepted)`",
+            // The rule refused the JSON call only; the XML call went through.
+            "scenario case, step 4: outcome of the XML fetch: expected `http 400`, got `http 200`",
         ]
     );
 }

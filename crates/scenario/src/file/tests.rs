@@ -47,7 +47,8 @@ fn loader_accepts_and_refuses() {
             "unknown step kind",
             "[[steps]]\ndo = \"send\"\n",
             Some(
-                "scenarios/case.toml: step 1 (line 8): field `do`: unknown step `send` (one of send_file, advance",
+                "scenarios/case.toml: step 1 (line 8): field `do`: unknown step `send` (one of send_file, \
+                 advance, change, add_fault, add_api_fault, remove_fault, describe, expect, read_file)",
             ),
         ),
         (
@@ -180,6 +181,119 @@ instances = ["i-1"]
             "read_file of an absent file checks no content",
             "[[steps]]\ndo = \"read_file\"\ninstance_id = \"i-1\"\npath = \"/a\"\nexists = false\nmode = \"0644\"\n",
             Some("field `exists` is false"),
+        ),
+        (
+            "a change scheduled after a delay",
+            "[[steps]]\ndo = \"change\"\nchange = \"release_instance\"\ninstance_id = \"i-1\"\nafter = \"30s\"\n",
+            None,
+        ),
+        (
+            "a change scheduled at a time",
+            "[[steps]]\ndo = \"change\"\nchange = \"start_agent\"\ninstance_id = \"i-1\"\nat = \"2020-09-11T08:31:00Z\"\n",
+            None,
+        ),
+        (
+            "a change both at and after",
+            "[[steps]]\ndo = \"change\"\nchange = \"start_agent\"\ninstance_id = \"i-1\"\nat = \"2020-09-11T08:31:00Z\"\nafter = \"5s\"\n",
+            Some("step 1 (line 8): change: give `at` or `after`, not both"),
+        ),
+        (
+            "a bad time on a change",
+            "[[steps]]\ndo = \"change\"\nchange = \"start_agent\"\ninstance_id = \"i-1\"\nat = \"tomorrow\"\n",
+            Some("change: field `at`: "),
+        ),
+        (
+            "a bad delay on a change",
+            "[[steps]]\ndo = \"change\"\nchange = \"start_agent\"\ninstance_id = \"i-1\"\nafter = 30\n",
+            Some("change: field `after`: expected a duration like \"30s\", found integer"),
+        ),
+        (
+            "a typo in a change is still refused",
+            "[[steps]]\ndo = \"change\"\nchange = \"start_agent\"\ninstance_id = \"i-1\"\nafter_ms = 30\n",
+            Some("change: unknown field `after_ms`"),
+        ),
+        (
+            "a fault rule added and removed by label",
+            "[[steps]]\ndo = \"add_fault\"\nas = \"f\"\nerror_code = \"ClientNotResponse\"\nrate = 0.3\nfirst = 2\nscope = { names = [\"*.conf\"] }\n[[steps]]\ndo = \"remove_fault\"\nfault = \"f\"\n",
+            None,
+        ),
+        (
+            "a fault rule removed by its id",
+            "[[steps]]\ndo = \"add_api_fault\"\nid = \"slow\"\nkind = { type = \"latency\", millis = 5 }\n[[steps]]\ndo = \"remove_fault\"\nfault = \"slow\"\n",
+            None,
+        ),
+        (
+            "a fault rule with an unknown code",
+            "[[steps]]\ndo = \"add_fault\"\nerror_code = \"DiskOnFire\"\n",
+            Some("step 1 (line 8): add_fault: unknown variant `DiskOnFire`"),
+        ),
+        (
+            "a fault rule with a typo",
+            "[[steps]]\ndo = \"add_fault\"\nerror_code = \"FileCreateFail\"\nrat = 0.5\n",
+            Some("add_fault: unknown field `rat`"),
+        ),
+        (
+            "a rate over one",
+            "[[steps]]\ndo = \"add_fault\"\nerror_code = \"FileCreateFail\"\nrate = 1.5\n",
+            Some("step 1 (line 8): field `rate`: rate 1.5 is not between 0 and 1"),
+        ),
+        (
+            "an api fault on an unknown action",
+            "[[steps]]\ndo = \"add_api_fault\"\nactions = [\"DescribeSendFileResult\"]\nkind = { type = \"throttle\" }\n",
+            Some(
+                "step 1 (line 8): field `actions`: `DescribeSendFileResult` is no action casim answers",
+            ),
+        ),
+        (
+            "an api fault of an unknown kind",
+            "[[steps]]\ndo = \"add_api_fault\"\nkind = { type = \"teapot\" }\n",
+            Some("add_api_fault: unknown variant `teapot`"),
+        ),
+        (
+            "a label that is not a string",
+            "[[steps]]\ndo = \"add_fault\"\nas = 3\nerror_code = \"FileCreateFail\"\n",
+            Some("add_fault: field `as`: expected a string, found integer"),
+        ),
+        (
+            "a label used twice for rules in force",
+            "[[steps]]\ndo = \"add_fault\"\nas = \"f\"\nerror_code = \"FileCreateFail\"\n[[steps]]\ndo = \"add_api_fault\"\nas = \"f\"\nkind = { type = \"drop\" }\n",
+            Some(
+                "step 2 (line 12): field `as`: a fault rule named `f` is in force already (added by step 1)",
+            ),
+        ),
+        (
+            "removing a rule nobody added",
+            "[[steps]]\ndo = \"add_fault\"\nas = \"f\"\nerror_code = \"FileCreateFail\"\n[[steps]]\ndo = \"remove_fault\"\nfault = \"g\"\n",
+            Some(
+                "step 2 (line 12): field `fault`: no fault rule named `g` is in force (in force: f)",
+            ),
+        ),
+        (
+            "removing a rule twice",
+            "[[steps]]\ndo = \"add_fault\"\nas = \"f\"\nerror_code = \"FileCreateFail\"\n[[steps]]\ndo = \"remove_fault\"\nfault = \"f\"\n[[steps]]\ndo = \"remove_fault\"\nfault = \"f\"\n",
+            Some(
+                "step 3 (line 15): field `fault`: no fault rule named `f` is in force (none is in force)",
+            ),
+        ),
+        (
+            "a dropped send",
+            "[[steps]]\ndo = \"send_file\"\ninstances = [\"i-1\"]\nexpect_dropped = true\n",
+            None,
+        ),
+        (
+            "a dropped send cannot define a label",
+            "[[steps]]\ndo = \"send_file\"\nas = \"x\"\ninstances = [\"i-1\"]\nexpect_dropped = true\n",
+            Some("field `as`: label `x` would name nothing, because a send with `expect_dropped`"),
+        ),
+        (
+            "dropped and refused at once",
+            "[[steps]]\ndo = \"describe\"\nexpect_dropped = true\nexpect_error = \"Throttling.User\"\n",
+            Some("give `expect_error` (a refusal with a Code) or `expect_dropped`"),
+        ),
+        (
+            "a dropped describe has no page",
+            "[[steps]]\ndo = \"describe\"\nexpect_dropped = true\ntotal_count = 1\n",
+            Some("a describe with `expect_dropped` has no page"),
         ),
         ("no steps at all", "", None),
     ];
