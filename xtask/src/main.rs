@@ -43,10 +43,10 @@ Phases, one line each:
      sdk/node/package-lock.json (`npm ci --ignore-scripts`; skipped while
      sdk/node/node_modules/.casim-package-lock.json matches package-lock.json; delete
      sdk/node/node_modules to force a reinstall);
-  3. `cargo nextest run --workspace --no-fail-fast [NEXTEST ARGS...]` with CASIM_SDK_PYTHON
+  3. `cargo test --workspace --doc` (nextest does not run doc tests).
+  4. `cargo nextest run --workspace --no-fail-fast [NEXTEST ARGS...]` with CASIM_SDK_PYTHON
      set to that virtualenv's python, CASIM_SDK_NODE to the node on PATH and
      CASIM_SDK_NODE_DIR to sdk/node, which the tests in crates/casim/tests/*_sdk.rs drive;
-  4. `cargo test --workspace --doc` (nextest does not run doc tests).
 Phases 1 and 2 stop the run when they fail. Phases 3 and 4 both run even when the first
 failed; the exit status is non-zero if any phase failed.
 
@@ -143,6 +143,13 @@ fn test(nextest_args: &[OsString]) -> ExitCode {
         started.elapsed().as_secs_f64()
     );
 
+    // Doc tests first, so the run ends on nextest's summary of the real suite.
+    println!("xtask: running cargo test --workspace --doc");
+    let mut doc = cargo();
+    doc.args(["test", "--workspace", "--doc"])
+        .current_dir(&root);
+    let doc_ok = succeeded("cargo test --doc", &mut doc);
+
     println!(
         "xtask: running cargo nextest run --workspace --no-fail-fast{} (CASIM_SDK_PYTHON={}, \
          CASIM_SDK_NODE={}, CASIM_SDK_NODE_DIR={})",
@@ -160,12 +167,6 @@ fn test(nextest_args: &[OsString]) -> ExitCode {
         .env("CASIM_SDK_NODE_DIR", &node.dir)
         .current_dir(&root);
     let nextest_ok = succeeded("cargo nextest run", &mut nextest);
-
-    println!("xtask: running cargo test --workspace --doc");
-    let mut doc = cargo();
-    doc.args(["test", "--workspace", "--doc"])
-        .current_dir(&root);
-    let doc_ok = succeeded("cargo test --doc", &mut doc);
 
     if nextest_ok && doc_ok {
         ExitCode::SUCCESS
