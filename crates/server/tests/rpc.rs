@@ -548,3 +548,63 @@ async fn describe_cloud_assistant_status_reports_agents() {
     .await;
     assert_eq!(reply.json()["Code"], "InvalidInstance.NotFound");
 }
+
+#[tokio::test]
+async fn every_send_file_parameter_is_stored_and_echoed() {
+    // (extra SendFile parameters, field of the Invocation, expected value)
+    let cases: Vec<(&str, &str, serde_json::Value)> = vec![
+        ("", "FileMode", "0644".into()),
+        ("&FileMode=0755", "FileMode", "0755".into()),
+        ("&FileMode=755", "FileMode", "755".into()),
+        ("", "FileOwner", "root".into()),
+        ("&FileOwner=nginx", "FileOwner", "nginx".into()),
+        ("", "FileGroup", "root".into()),
+        ("&FileGroup=www-data", "FileGroup", "www-data".into()),
+        ("", "Overwrite", false.into()),
+        ("&Overwrite=true", "Overwrite", true.into()),
+        ("&Overwrite=FALSE", "Overwrite", false.into()),
+        ("", "Description", "".into()),
+        (
+            "&Description=rollout+%2342",
+            "Description",
+            "rollout #42".into(),
+        ),
+        ("", "ContentType", "PlainText".into()),
+        ("&ContentType=PlainText", "ContentType", "PlainText".into()),
+        ("", "Content", "hello".into()),
+        ("", "Name", "a.txt".into()),
+        ("", "TargetDir", "/tmp".into()),
+        // Accepted and ignored, as in every ECS model.
+        (
+            "&OwnerId=1&OwnerAccount=a&ResourceOwnerId=2&ResourceOwnerAccount=b",
+            "Name",
+            "a.txt".into(),
+        ),
+        // Timeout is kept for the deadline, not echoed.
+        ("&Timeout=5", "VmCount", 1.into()),
+    ];
+    let app = app(ErrorEra::Seed);
+    for (extra, field, want) in cases {
+        let sent = rpc(&app, &format!("{SEND}{extra}")).await;
+        assert_eq!(sent.status, StatusCode::OK, "{extra}: {}", sent.body);
+        let id = sent.json()["InvokeId"]
+            .as_str()
+            .expect("InvokeId")
+            .to_owned();
+        let body = rpc(&app, &format!("{DESCRIBE}&InvokeId={id}")).await.json();
+        assert_eq!(body["Invocations"]["Invocation"][0][field], want, "{extra}");
+    }
+
+    // Base64 content is echoed as sent, with its type.
+    let sent = rpc(&app, "Action=SendFile&RegionId=cn-hangzhou&InstanceId.1=i-bp1aaaaaaaaaaaaaaaaa&Name=b&TargetDir=/tmp&Content=aGk%3D&ContentType=Base64").await.json();
+    let id = sent["InvokeId"].as_str().expect("InvokeId");
+    let body = rpc(&app, &format!("{DESCRIBE}&InvokeId={id}")).await.json();
+    let invocation = &body["Invocations"]["Invocation"][0];
+    assert_eq!(
+        (
+            invocation["Content"].as_str(),
+            invocation["ContentType"].as_str()
+        ),
+        (Some("aGk="), Some("Base64"))
+    );
+}
