@@ -13,6 +13,8 @@ pub enum FleetError {
     UnknownInstance { id: InstanceId },
     #[error("invalid fleet: {0}")]
     InvalidFleet(String),
+    #[error("cannot pin: {0}")]
+    InvalidPin(String),
     #[error("invalid fault: {0}")]
     InvalidFault(String),
     #[error("the state has schema version {found}; this build reads version {expected}")]

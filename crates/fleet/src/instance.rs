@@ -38,6 +38,9 @@ pub struct Instance {
     /// When the agent last changed state (stopped, started, ...), if ever.
     #[serde(default)]
     pub agent_since: Option<Timestamp>,
+    /// When the instance last changed state, if it has since loading.
+    #[serde(default)]
+    pub state_since: Option<Timestamp>,
     /// Room left on disk; `None` is unlimited.
     #[serde(default)]
     pub disk_free_bytes: Option<u64>,
@@ -48,14 +51,14 @@ pub struct Instance {
 pub struct AgentReport {
     pub instance_id: casim_model::InstanceId,
     /// Heartbeating within the last two minutes on a running instance.
-    pub online: bool,
+    pub cloud_assistant_status: bool,
     pub version: String,
-    pub active_tasks: u64,
-    pub invocations: u64,
-    pub last_invoked: Option<Timestamp>,
-    pub last_heartbeat: Option<Timestamp>,
-    pub os: OsType,
-    pub supports_session_manager: bool,
+    pub active_task_count: u64,
+    pub invocation_count: u64,
+    pub last_invoked_time: Option<Timestamp>,
+    pub last_heartbeat_time: Option<Timestamp>,
+    pub os_type: OsType,
+    pub support_session_manager: bool,
 }
 
 impl Instance {
@@ -144,6 +147,7 @@ impl Instance {
             last_invoked: None,
             agent_since: None,
             disk_free_bytes: spec.disk_free_bytes,
+            state_since: None,
         })
     }
 
@@ -187,6 +191,8 @@ impl Instance {
         let minute = now.as_millis() - now.as_millis().rem_euclid(60_000);
         let since = self.agent_since.unwrap_or(Timestamp::MIN);
         let last_heartbeat = match self.agent {
+            // A stopped instance's agent went quiet when the instance stopped.
+            _ if self.state != InstanceState::Running => self.state_since,
             AgentState::Running | AgentState::Upgrading => {
                 Some(Timestamp::from_millis(minute).max(since))
             }
@@ -210,18 +216,18 @@ impl Instance {
         let version = parse_version(&self.agent_version).unwrap_or_default();
         AgentReport {
             instance_id: self.spec.id.clone(),
-            online,
+            cloud_assistant_status: online,
             version: if online {
                 self.agent_version.clone()
             } else {
                 String::new()
             },
-            active_tasks: self.in_flight.len() as u64,
-            invocations: self.tasks_given,
-            last_invoked: self.last_invoked,
-            last_heartbeat,
-            os: self.os(),
-            supports_session_manager: version >= session_minimum.to_vec(),
+            active_task_count: self.in_flight.len() as u64,
+            invocation_count: self.tasks_given,
+            last_invoked_time: self.last_invoked,
+            last_heartbeat_time: last_heartbeat,
+            os_type: self.os(),
+            support_session_manager: version >= session_minimum.to_vec(),
         }
     }
 

@@ -25,8 +25,8 @@ pub struct DecisionLog {
 
 impl DecisionLog {
     pub fn record(&mut self, at: Timestamp, message: String) {
-        tracing::info!(target: "casim::decision", at = %at, "{message}");
-        if self.entries.len() == CAPACITY {
+        tracing::debug!(target: "casim::decision", at = %at, "{message}");
+        while self.entries.len() >= CAPACITY {
             self.entries.pop_front();
         }
         self.entries.push_back(LogEntry {
@@ -34,7 +34,16 @@ impl DecisionLog {
             at,
             message,
         });
-        self.next_seq += 1;
+        self.next_seq = self.next_seq.saturating_add(1);
+    }
+
+    /// An empty log that numbers on from where this one stopped, so a
+    /// reader following it by `seq` sees what comes after a restart.
+    pub fn continued(&self) -> DecisionLog {
+        DecisionLog {
+            entries: VecDeque::new(),
+            next_seq: self.next_seq,
+        }
     }
 
     /// Entries with `seq >= from`, oldest first.

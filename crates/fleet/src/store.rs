@@ -4,6 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 use casim_model::{
     DescribeSendFileResultsRequest, InstanceId, InvocationRecord, InvokeId, Paging, RegionId,
@@ -187,35 +188,62 @@ impl RecordStore {
                 && casim_model::tags::matches(&record.tags, &request.tags)
         };
 
-        // Start from the narrowest index the filters allow.
+        // In token paging, the page starts right after the record the token
+        // names; only tokens we handed out count: that record must still be
+        // here, in this region, created when the token says.
+        let cursor = match &request.paging {
+            Paging::Token {
+                next_token: Some(token),
+                ..
+            } => {
+                let (time, id) = decode_token(token).ok_or(BadToken)?;
+                let record = self
+                    .records
+                    .get(&id)
+                    .filter(|record| record.creation_time == time && &record.region_id == region)
+                    .ok_or(BadToken)?;
+                Some(OrderKey::of(record))
+            }
+            _ => None,
+        };
+        let region_start = OrderKey {
+            region: region.clone(),
+            newest_first: Reverse(Timestamp::MAX),
+            id_descending: Reverse(InvokeId::from("\u{10FFFF}")),
+        };
+        let lower = match &cursor {
+            Some(key) => Bound::Excluded(key),
+            None => Bound::Unbounded,
+        };
+
+        // Start from the narrowest index the filters allow, at the cursor;
+        // every index is in listing order, so nothing before it is read.
         let candidates: Box<dyn Iterator<Item = &OrderKey> + '_> =
             if let Some(id) = &request.invoke_id {
-                match self.records.get(id) {
-                    Some(record) => Box::new(
-                        std::iter::once(OrderKey::of(record))
-                            .filter_map(move |key| self.order.get(&key)),
-                    ),
-                    None => Box::new(std::iter::empty()),
-                }
+                let key = self.records.get(id).map(OrderKey::of);
+                Box::new(
+                    key.into_iter()
+                        .filter(move |key| cursor.as_ref().is_none_or(|c| key > c))
+                        .filter_map(move |key| self.order.get(&key)),
+                )
             } else if let Some(instance) = &request.instance_id {
                 match self.by_instance.get(instance) {
-                    Some(keys) => Box::new(keys.iter()),
+                    Some(keys) => Box::new(keys.range((lower, Bound::Unbounded))),
                     None => Box::new(std::iter::empty()),
                 }
             } else if let Some(name) = &request.name {
                 match self.by_name.get(&(region.clone(), name.clone())) {
-                    Some(keys) => Box::new(keys.iter()),
+                    Some(keys) => Box::new(keys.range((lower, Bound::Unbounded))),
                     None => Box::new(std::iter::empty()),
                 }
             } else {
-                let start = OrderKey {
-                    region: region.clone(),
-                    newest_first: Reverse(Timestamp::MAX),
-                    id_descending: Reverse(InvokeId::from("\u{10FFFF}")),
+                let from = match lower {
+                    Bound::Unbounded => Bound::Included(&region_start),
+                    bound => bound,
                 };
                 Box::new(
                     self.order
-                        .range(start..)
+                        .range((from, Bound::Unbounded))
                         .take_while(move |key| &key.region == region),
                 )
             };
@@ -243,41 +271,10 @@ impl RecordStore {
                     next_token: None,
                 })
             }
-            Paging::Token {
-                max_results,
-                next_token,
-            } => {
-                let after = match next_token {
-                    // Only tokens we handed out: the record they name must
-                    // still be here, in this region, created when they say.
-                    Some(token) => {
-                        let (time, id) = decode_token(token).ok_or(BadToken)?;
-                        let issued = self.records.get(&id).is_some_and(|record| {
-                            record.creation_time == time && &record.region_id == region
-                        });
-                        if !issued {
-                            return Err(BadToken);
-                        }
-                        Some((time, id))
-                    }
-                    None => None,
-                };
-                let mut records = Vec::new();
-                let mut more = false;
-                for record in matching.by_ref() {
-                    if let Some((time, id)) = &after {
-                        let position = (Reverse(record.creation_time), Reverse(&record.invoke_id));
-                        if position <= (Reverse(*time), Reverse(id)) {
-                            continue;
-                        }
-                    }
-                    if (records.len() as u64) < *max_results {
-                        records.push(record);
-                    } else {
-                        more = true;
-                        break;
-                    }
-                }
+            Paging::Token { max_results, .. } => {
+                let limit = usize::try_from(*max_results).unwrap_or(usize::MAX);
+                let records: Vec<&InvocationRecord> = matching.by_ref().take(limit).collect();
+                let more = matching.next().is_some();
                 let next_token = match (more, records.last()) {
                     (true, Some(last)) => encode_token(last),
                     _ => String::new(),

@@ -33,5 +33,12 @@ pub use tags::Tag;
 pub use timestamp::Timestamp;
 pub use wire::Format;
 
+/// The actions this service answers.
+pub const ACTIONS: [&str; 3] = [
+    "SendFile",
+    "DescribeSendFileResults",
+    "DescribeCloudAssistantStatus",
+];
+
 /// The only API version this service speaks.
 pub const API_VERSION: &str = "2014-05-26";

@@ -285,9 +285,18 @@ impl DescribeCloudAssistantStatusRequest {
         }
         Ok(DescribeCloudAssistantStatusRequest {
             region_id: RegionId::from(region_id),
-            instance_ids: instance_ids.into_iter().map(InstanceId::from).collect(),
+            instance_ids: instance_ids.iter().copied().map(InstanceId::from).collect(),
             os_type: params.non_empty("OSType").map(str::to_owned),
-            paging: Paging::from_params(params)?,
+            // Paging is ignored when instances are named, so a bad page
+            // parameter beside them is no error either.
+            paging: if instance_ids.is_empty() {
+                Paging::from_params(params)?
+            } else {
+                Paging::Pages {
+                    number: 1,
+                    size: DEFAULT_PAGE_SIZE,
+                }
+            },
         })
     }
 }

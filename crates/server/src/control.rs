@@ -62,7 +62,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Largest body the state and fleet endpoints take.
-const STATE_BODY_LIMIT: usize = 1 << 30;
+const STATE_BODY_LIMIT: usize = 256 << 20;
 
 async fn unknown_path(OriginalUri(uri): OriginalUri) -> ControlError {
     ControlError(
@@ -156,8 +156,10 @@ async fn load_fleet(
     let spec: FleetSpec = parse(&body)?;
     let mut world = state.world();
     let (seed, start) = (world.sim.seed(), world.sim.start());
-    let sim = Simulation::new(spec, seed, start).map_err(|error| bad_request(error.to_string()))?;
-    world.sim = sim;
+    world
+        .sim
+        .restart(spec, seed)
+        .map_err(|error| bad_request(error.to_string()))?;
     world.clock.reset(start);
     Ok(Json(world.sim.spec().clone()))
 }
@@ -257,7 +259,14 @@ async fn next_ids(State(state): State<AppState>, body: Bytes) -> Result<Json<Val
         invoke_id: pin.invoke_id.map(casim_model::InvokeId::new),
         request_id: pin.request_id.map(casim_model::RequestId::new),
     };
-    state.world().sim.pin_ids(pinned.clone());
+    state
+        .world()
+        .sim
+        .pin_ids(pinned.clone())
+        .map_err(|error| match error {
+            FleetError::InvalidPin(_) => ControlError(StatusCode::CONFLICT, error.to_string()),
+            other => fleet_error(other),
+        })?;
     Ok(Json(json!({ "pinned": pinned })))
 }
 
@@ -295,25 +304,31 @@ async fn log_stream(
     let LogQuery { since } = query(log_query)?;
     let stream = futures_util::stream::unfold((state, since), |(state, next)| async move {
         loop {
-            let batch: Vec<SseEvent> = {
+            let (batch, last): (Vec<SseEvent>, Option<u64>) = {
                 let world = state.world();
-                world
+                let entries: Vec<_> = world
                     .sim
                     .log()
-                    .filter(|entry| entry.seq >= next)
+                    .filter(|e| e.seq >= next)
                     .take(100)
+                    .collect();
+                let last = entries.last().map(|entry| entry.seq);
+                let events = entries
+                    .into_iter()
                     .map(|entry| {
                         SseEvent::default()
                             .id(entry.seq.to_string())
                             .data(format!("{} {}", entry.at, entry.message))
                     })
-                    .collect()
+                    .collect();
+                (events, last)
             };
-            if !batch.is_empty() {
-                let next = next + batch.len() as u64;
+            // Resume after the last entry sent, not after as many as were
+            // sent: numbering may skip what the log has already dropped.
+            if let Some(last) = last {
                 return Some((
                     futures_util::stream::iter(batch.into_iter().map(Ok)),
-                    (state, next),
+                    (state, last.saturating_add(1)),
                 ));
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -371,8 +386,7 @@ async fn seed(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>,
     let SeedRequest { seed } = parse(&body)?;
     let mut world = state.world();
     let (spec, start) = (world.sim.spec().clone(), world.sim.start());
-    let sim = Simulation::new(spec, seed, start).map_err(fleet_error)?;
-    world.sim = sim;
+    world.sim.restart(spec, seed).map_err(fleet_error)?;
     world.clock.reset(start);
     Ok(Json(json!({ "seed": seed, "now": start.to_string() })))
 }
@@ -441,10 +455,14 @@ async fn remove_fault(
     }
 }
 
-async fn reset(State(state): State<AppState>) -> Json<Value> {
+async fn reset(State(state): State<AppState>) -> Result<Json<Value>, ControlError> {
     let mut world = state.world();
-    world.sim.reset();
+    // `reset` goes back to a fleet the simulation was built from, which
+    // loaded then; should that ever fail, say so rather than pretend.
+    if let Err(error) = world.sim.reset() {
+        return Err(fleet_error(error));
+    }
     let start: Timestamp = world.sim.start();
     world.clock.reset(start);
-    Json(clock_view(&world))
+    Ok(Json(clock_view(&world)))
 }

@@ -250,16 +250,20 @@ fn agent_status(report: &AgentReport) -> InstanceCloudAssistantStatus {
     let time = |t: Option<casim_model::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
     InstanceCloudAssistantStatus {
         instance_id: report.instance_id.to_string(),
-        cloud_assistant_status: if report.online { "true" } else { "false" },
+        cloud_assistant_status: if report.cloud_assistant_status {
+            "true"
+        } else {
+            "false"
+        },
         cloud_assistant_version: report.version.clone(),
-        active_task_count: report.active_tasks,
-        invocation_count: report.invocations,
-        last_invoked_time: time(report.last_invoked),
-        last_heartbeat_time: time(report.last_heartbeat),
-        os_type: match report.os {
+        active_task_count: report.active_task_count,
+        invocation_count: report.invocation_count,
+        last_invoked_time: time(report.last_invoked_time),
+        last_heartbeat_time: time(report.last_heartbeat_time),
+        os_type: match report.os_type {
             OsType::Linux => "Linux",
             OsType::Windows => "Windows",
         },
-        support_session_manager: report.supports_session_manager,
+        support_session_manager: report.support_session_manager,
     }
 }

@@ -72,17 +72,17 @@ impl Simulation {
             }
             FleetChange::StopInstance { .. } => {
                 instance.state = InstanceState::Stopped;
+                instance.state_since = Some(now);
                 format!("instance {id} stopped")
             }
             FleetChange::StartInstance { .. } => {
-                if instance.state == InstanceState::Released {
-                    return Err(invalid("a released instance cannot start".to_owned()));
-                }
                 instance.state = InstanceState::Running;
+                instance.state_since = Some(now);
                 format!("instance {id} started")
             }
             FleetChange::ReleaseInstance { .. } => {
                 instance.state = InstanceState::Released;
+                instance.state_since = Some(now);
                 let in_flight = std::mem::take(&mut instance.in_flight);
                 for invoke_id in &in_flight {
                     self.finish_task(

@@ -21,6 +21,16 @@ impl Simulation {
     /// Adds an API fault rule (named `api-fault-N` when it has no id).
     pub fn add_api_fault(&mut self, mut rule: ApiFaultRule) -> Result<ApiFaultRule, FleetError> {
         faults::check_rate(rule.rate).map_err(FleetError::InvalidFault)?;
+        if let Some(unknown) = rule
+            .actions
+            .iter()
+            .find(|a| !casim_model::ACTIONS.contains(&a.as_str()))
+        {
+            return Err(FleetError::InvalidFault(format!(
+                "no action `{unknown}`; casim answers {}",
+                casim_model::ACTIONS.join(", ")
+            )));
+        }
         if let ApiFaultKind::Latency { millis } = rule.kind {
             if millis > faults::MAX_LATENCY_MS {
                 return Err(FleetError::InvalidFault(format!(
@@ -103,7 +113,7 @@ impl Simulation {
                 .entry((rule.id.clone(), instance_id.clone()))
                 .or_insert(0);
             let within_first = rule.first.is_none_or(|first| *seen < first);
-            *seen += 1;
+            *seen = (*seen).saturating_add(1);
             let key = [
                 b"fault".as_slice(),
                 rule.id.as_bytes(),
@@ -128,7 +138,7 @@ impl Simulation {
                 .entry(rule.id.clone())
                 .or_insert((0, 0));
             let call = *calls;
-            *calls += 1;
+            *calls = (*calls).saturating_add(1);
             if rule.count.is_some_and(|count| *fired >= count) {
                 continue;
             }
@@ -138,7 +148,7 @@ impl Simulation {
                 &call.to_le_bytes(),
             ];
             if faults::fires(self.seed, rule.rate, &key) {
-                *fired += 1;
+                *fired = (*fired).saturating_add(1);
                 let kind = rule.kind;
                 self.log.record(
                     self.now,

@@ -2,35 +2,43 @@
 
 use super::*;
 
-/// The actions whose calls are counted for `RequestId`s; anything else is
-/// counted under "Other" so that junk action names cannot grow the map.
-const COUNTED_ACTIONS: [&str; 3] = [
-    "SendFile",
-    "DescribeSendFileResults",
-    "DescribeCloudAssistantStatus",
-];
-
 impl Simulation {
-    /// Pins the ids the next SendFile and the next response take.
-    pub fn pin_ids(&mut self, pinned: PinnedIds) {
+    /// Pins the ids the next SendFile and the next response take. An
+    /// `InvokeId` must be new and neither may be blank: a pin that could
+    /// not be honoured is refused now rather than ignored later.
+    pub fn pin_ids(&mut self, pinned: PinnedIds) -> Result<(), FleetError> {
+        let blank = |id: &str| id.trim().is_empty() || id.chars().any(char::is_control);
+        if let Some(id) = &pinned.invoke_id {
+            if blank(id.as_str()) || self.store.contains(id) {
+                return Err(FleetError::InvalidPin(format!(
+                    "InvokeId `{id}` is blank or taken"
+                )));
+            }
+        }
+        if let Some(id) = &pinned.request_id {
+            if blank(id.as_str()) {
+                return Err(FleetError::InvalidPin(format!("RequestId {id:?} is blank")));
+            }
+        }
         if pinned.invoke_id.is_some() {
             self.pinned.invoke_id = pinned.invoke_id;
         }
         if pinned.request_id.is_some() {
             self.pinned.request_id = pinned.request_id;
         }
+        Ok(())
     }
 
     /// The `RequestId` of the next response to `action`: an uppercase UUID
     /// drawn from the stream keyed by the action and its call counter.
     pub fn next_request_id(&mut self, action: &str) -> RequestId {
-        let action = COUNTED_ACTIONS
+        let action = casim_model::ACTIONS
             .into_iter()
             .find(|a| *a == action)
             .unwrap_or("Other");
         let counter = self.calls.entry(action.to_owned()).or_insert(0);
         let n = *counter;
-        *counter += 1;
+        *counter = (*counter).saturating_add(1);
         if let Some(pinned) = self.pinned.request_id.take() {
             return pinned;
         }
@@ -60,7 +68,7 @@ impl Simulation {
         }
         loop {
             let n = self.invocations_created;
-            self.invocations_created += 1;
+            self.invocations_created = self.invocations_created.saturating_add(1);
             let mut stream = rng::stream(self.seed, &[b"InvokeId", &n.to_le_bytes()]);
             let id = InvokeId::new(format!("f-{}", &rng::hex(&mut stream, 9)));
             if !self.store.contains(&id) {

@@ -89,7 +89,8 @@ pub struct Simulation {
     invocations_created: u64,
     retention: Retention,
     /// `ClientToken` → the `InvokeId` its first SendFile created.
-    client_tokens: BTreeMap<String, InvokeId>,
+    /// Per region, like everything a request sees.
+    client_tokens: BTreeMap<RegionId, BTreeMap<String, InvokeId>>,
     faults: Vec<FaultRule>,
     api_faults: Vec<ApiFaultRule>,
     /// Tasks each rule has seen per instance, for "fail the first N".
@@ -168,11 +169,22 @@ impl Simulation {
     }
 
     /// Back to the fleet as loaded, at the start time, with no records.
-    pub fn reset(&mut self) {
-        // `new` accepted this spec already, so it cannot fail now.
-        if let Ok(fresh) = Simulation::new(self.spec.clone(), self.seed, self.start) {
-            *self = fresh.with_retention(self.retention);
+    pub fn reset(&mut self) -> Result<(), FleetError> {
+        self.restart(self.spec.clone(), self.seed)
+    }
+
+    /// Starts over with `spec` and `seed`: no records, no faults but the
+    /// spec's, the clock at the start. Settings (retention) carry over, and
+    /// the decision log numbers on, so a live reader misses nothing.
+    pub fn restart(&mut self, spec: FleetSpec, seed: u64) -> Result<(), FleetError> {
+        let mut fresh = Simulation::new(spec, seed, self.start)?.with_retention(self.retention);
+        let startup = std::mem::take(&mut fresh.log);
+        fresh.log = self.log.continued();
+        for entry in startup.since(0) {
+            fresh.log.record(entry.at, entry.message.clone());
         }
+        *self = fresh;
+        Ok(())
     }
 
     /// Forgets records past the retention window or cap, with their tokens
@@ -180,8 +192,10 @@ impl Simulation {
     fn expire_records(&mut self) {
         for record in self.store.expire(self.now, self.retention) {
             if let Some(token) = &record.client_token {
-                if self.client_tokens.get(token) == Some(&record.invoke_id) {
-                    self.client_tokens.remove(token);
+                if let Some(tokens) = self.client_tokens.get_mut(&record.region_id) {
+                    if tokens.get(token) == Some(&record.invoke_id) {
+                        tokens.remove(token);
+                    }
                 }
             }
             for result in &record.instances {
@@ -276,10 +290,12 @@ impl Simulation {
         // A retried call with the same token gets the first call's answer,
         // for as long as the first call's record is kept.
         if let Some(token) = &request.client_token {
-            if let Some(first) = self.client_tokens.get(token) {
-                if self.store.contains(first) {
-                    return Ok(first.clone());
-                }
+            let first = self
+                .client_tokens
+                .get(&request.region_id)
+                .and_then(|t| t.get(token));
+            if let Some(first) = first.filter(|id| self.store.contains(id)) {
+                return Ok(first.clone());
             }
         }
 
@@ -323,7 +339,7 @@ impl Simulation {
         }
         self.store.insert(InvocationRecord {
             invoke_id: invoke_id.clone(),
-            region_id: request.region_id,
+            region_id: request.region_id.clone(),
             creation_time: now,
             timeout_seconds: request.timeout_seconds,
             file: request.file,
@@ -333,7 +349,10 @@ impl Simulation {
             instances,
         });
         if let Some(token) = request.client_token {
-            self.client_tokens.insert(token, invoke_id.clone());
+            self.client_tokens
+                .entry(request.region_id)
+                .or_default()
+                .insert(token, invoke_id.clone());
         }
         self.expire_records();
         Ok(invoke_id)
@@ -364,7 +383,7 @@ impl Simulation {
             return (0, 0, 0);
         };
         let ordinal = instance.tasks_given;
-        instance.tasks_given += 1;
+        instance.tasks_given = instance.tasks_given.saturating_add(1);
         instance.last_invoked = Some(self.now);
         let group = instance
             .spec
@@ -403,7 +422,7 @@ impl Simulation {
             _ => 0,
         };
         self.events.insert((at, rank, self.next_event), event);
-        self.next_event += 1;
+        self.next_event = self.next_event.saturating_add(1);
     }
 
     fn handle(&mut self, event: Event) {

@@ -1,6 +1,7 @@
 //! The whole simulation as plain data, out and back in.
 
 use super::*;
+use crate::faults;
 
 /// The whole simulation as plain data: what `export` writes and `import`
 /// reads back, so a restart or a saved bug report loses nothing.
@@ -18,7 +19,7 @@ pub struct SimState {
     calls: BTreeMap<String, u64>,
     invocations_created: u64,
     retention: Retention,
-    client_tokens: BTreeMap<String, InvokeId>,
+    client_tokens: BTreeMap<RegionId, BTreeMap<String, InvokeId>>,
     faults: Vec<FaultRule>,
     api_faults: Vec<ApiFaultRule>,
     fault_hits: Vec<(String, InstanceId, u64)>,
@@ -64,6 +65,21 @@ impl Simulation {
                 found: state.schema_version,
                 expected: SCHEMA_VERSION,
             });
+        }
+        // The fleet must be one `new` would take, or a later reset would
+        // have nothing sound to go back to.
+        Simulation::new(state.spec.clone(), state.seed, state.start)?;
+        for rule in &state.faults {
+            faults::check_rate(rule.rate).map_err(FleetError::InvalidFault)?;
+        }
+        for rule in &state.api_faults {
+            faults::check_rate(rule.rate).map_err(FleetError::InvalidFault)?;
+        }
+        if state.now < state.start {
+            return Err(FleetError::InvalidFleet(format!(
+                "the state's time {} is before its start {}",
+                state.now, state.start
+            )));
         }
         let mut instances = BTreeMap::new();
         for instance in state.instances {
