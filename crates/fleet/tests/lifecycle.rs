@@ -935,7 +935,8 @@ fn listing_fleet() -> Simulation {
         sim.pin_ids(PinnedIds {
             invoke_id: Some(InvokeId::from(invoke_id)),
             request_id: None,
-        });
+        })
+        .expect("a new id pins");
         let got = send(&mut sim, &params(step)).expect("accepted");
         assert_eq!(got.as_str(), invoke_id);
     }
