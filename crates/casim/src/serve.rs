@@ -119,7 +119,7 @@ fn config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     };
     let start_time = match &args.start {
         Some(text) => Timestamp::parse(text).context("--start")?,
-        None => wall_now(),
+        None => casim_server::signature::wall_now(),
     };
     Ok(ServerConfig {
         bind: SocketAddr::new(args.bind, args.port),
@@ -168,14 +168,12 @@ pub fn load_fleet(path: &Path) -> anyhow::Result<FleetSpec> {
     Ok(fleet)
 }
 
-fn wall_now() -> Timestamp {
-    let now = time::OffsetDateTime::now_utc();
-    Timestamp::from_millis((now.unix_timestamp_nanos() / 1_000_000) as i64)
-}
-
 fn init_logging() {
+    // One line per request, and the simulator's decisions (logged at DEBUG
+    // under `casim::decision`) so a person at an SDK prompt sees why a
+    // task ended as it did. RUST_LOG overrides both.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,casim::decision=debug"));
     // Colour only for a person at a terminal, never into a file or pipe.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()

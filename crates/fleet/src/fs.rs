@@ -28,6 +28,12 @@ pub struct FileData {
     pub group: String,
 }
 
+/// Whether `mode` is a file mode as `ls` would show it: three or four octal
+/// digits (`644`, `0644`).
+pub fn is_octal_mode(mode: &str) -> bool {
+    (3..=4).contains(&mode.len()) && mode.bytes().all(|b| (b'0'..=b'7').contains(&b))
+}
+
 /// Why a directory could not be created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MkdirError {

@@ -111,9 +111,7 @@ impl Instance {
                 }
                 None => {}
             }
-            let mode_ok = (3..=4).contains(&file.mode.len())
-                && file.mode.bytes().all(|b| (b'0'..=b'7').contains(&b));
-            if !mode_ok {
+            if !crate::fs::is_octal_mode(&file.mode) {
                 return Err(invalid(format!(
                     "file `{}` has mode `{}`; give three or four octal digits like `0644`",
                     file.path, file.mode

@@ -147,15 +147,22 @@ pub enum OsType {
     Windows,
 }
 
-/// The ECS instance lifecycle states that matter to delivery.
+/// The ECS instance lifecycle states that matter to delivery, spelled as
+/// ECS spells them (`Running`); the lower-case spelling used elsewhere in
+/// fleet files (`running`) is accepted too.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum InstanceState {
     #[default]
+    #[serde(alias = "running")]
     Running,
+    #[serde(alias = "starting")]
     Starting,
+    #[serde(alias = "stopping")]
     Stopping,
+    #[serde(alias = "stopped")]
     Stopped,
     /// Gone: sends that name it answer `InstanceNotExists`.
+    #[serde(alias = "released")]
     Released,
 }
 

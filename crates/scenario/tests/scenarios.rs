@@ -88,45 +88,8 @@ fn readme_fleet_example_loads() {
 }
 
 /// The JSON sample of the DescribeSendFileResults documentation, verbatim.
-const DOCUMENTED_SAMPLE: &str = r#"{
-  "TotalCount": 1,
-  "RequestId": "473469C7-AA6F-4DC5-B3DB-A3DC0DE3C83E",
-  "PageSize": 10,
-  "PageNumber": 1,
-  "Invocations": {
-    "Invocation": [
-      {
-        "FileMode": "0644",
-        "Overwrite": false,
-        "InvocationStatus": "Success",
-        "Description": "This is a test file.",
-        "ContentType": "PlainText",
-        "VmCount": 1,
-        "TargetDir": "/root",
-        "FileGroup": "root",
-        "FileOwner": "root",
-        "InvokeInstances": {
-          "InvokeInstance": [
-            {
-              "InvocationStatus": "Success",
-              "FinishTime": "2020-09-11T08:30:55Z",
-              "InstanceId": "i-bp1hsglsw****",
-              "ErrorInfo": "",
-              "CreationTime": "2020-09-11T08:30:55Z",
-              "StartTime": "2020-09-11T08:30:55Z",
-              "UpdateTime": "2020-09-11T08:30:55Z",
-              "ErrorCode": ""
-            }
-          ]
-        },
-        "Name": "test.txt",
-        "Content": "ZWNobyBoZWxsbw==",
-        "CreationTime": "2020-09-11T08:30:55Z",
-        "InvokeId": "f-hz0vk9****"
-      }
-    ]
-  }
-}"#;
+/// The documentation's sample, kept once in the model crate's fixtures.
+const DOCUMENTED_SAMPLE: &str = include_str!("../../model/tests/fixtures/seed-sample.json");
 
 #[test]
 fn seed_sample_answers_exactly_the_documented_json() {

@@ -58,7 +58,10 @@ pub async fn endpoint(
             // Decide the fault under the lock, suffer it outside.
             let fault = state.world().sim.api_fault(&action);
             match fault {
-                Some(ApiFaultKind::Drop) => return dropped_connection(),
+                Some(ApiFaultKind::Drop) => {
+                    tracing::info!(action = %action, status = "dropped", "rpc");
+                    return dropped_connection();
+                }
                 Some(ApiFaultKind::Throttle) => {
                     let mut response = reply.error(&ApiError::ThrottlingUser);
                     // Tea Python raises its ThrottlingException only when

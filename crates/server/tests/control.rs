@@ -160,3 +160,141 @@ async fn next_tokens_casim_never_issued_are_refused() {
         );
     }
 }
+
+async fn json(app: &axum::Router, method: &str, uri: &str, body: &str) -> (u16, Value) {
+    let (status, bytes) = call(app, method, uri, body.as_bytes().to_vec()).await;
+    (
+        status.as_u16(),
+        serde_json::from_slice(&bytes).expect("JSON body"),
+    )
+}
+
+const SEND: &str = "/?Action=SendFile&Version=2014-05-26&Format=JSON&RegionId=cn-hangzhou\
+                    &InstanceId.1=i-bp1demo0web00000001&Name=a&TargetDir=/tmp&Content=x";
+const LIST: &str =
+    "/?Action=DescribeSendFileResults&Version=2014-05-26&Format=JSON&RegionId=cn-hangzhou";
+
+#[tokio::test]
+async fn reset_seed_and_fleet_loads_start_over_but_keep_settings() {
+    let config = ServerConfig {
+        fleet: casim_server::demo::fleet(),
+        start_time: Timestamp::parse("2024-01-01T00:00:00Z").expect("time"),
+        retention: casim_fleet::Retention {
+            max_age_ms: u64::MAX,
+            max_records: 2,
+        },
+        ..ServerConfig::default()
+    };
+    let app = casim_server::router(casim_server::state(&config).expect("state"));
+    let send_four = || async {
+        for _ in 0..4 {
+            assert_eq!(json(&app, "POST", SEND, "").await.0, 200);
+        }
+    };
+
+    send_four().await;
+    assert_eq!(
+        json(&app, "GET", LIST, "").await.1["TotalCount"],
+        2,
+        "the cap holds"
+    );
+    let (_, log) = json(&app, "GET", "/_casim/log", "").await;
+    let last_seq = log["entries"]
+        .as_array()
+        .and_then(|e| e.last())
+        .map(|e| e["seq"].clone());
+
+    // A new seed starts over, and keeps the record cap.
+    assert_eq!(
+        json(&app, "POST", "/_casim/seed", r#"{"seed": 9}"#).await.0,
+        200
+    );
+    assert_eq!(json(&app, "GET", LIST, "").await.1["TotalCount"], 0);
+    send_four().await;
+    assert_eq!(
+        json(&app, "GET", LIST, "").await.1["TotalCount"],
+        2,
+        "the cap survives a new seed"
+    );
+
+    // The log numbers on across the restart, so a live reader misses nothing.
+    let (_, log) = json(&app, "GET", "/_casim/log", "").await;
+    let first_after = log["entries"][0]["seq"].as_u64().expect("seq");
+    assert!(
+        Some(first_after) > last_seq.and_then(|s| s.as_u64()),
+        "{log}"
+    );
+
+    // Reset: no records, the clock back at its start.
+    json(
+        &app,
+        "POST",
+        "/_casim/clock/advance",
+        r#"{"millis": 60000}"#,
+    )
+    .await;
+    let (status, clock) = json(&app, "POST", "/_casim/reset", "").await;
+    assert_eq!(
+        (status, clock["now"].as_str()),
+        (200, Some("2024-01-01T00:00:00Z"))
+    );
+    assert_eq!(json(&app, "GET", LIST, "").await.1["TotalCount"], 0);
+
+    // A new fleet replaces the old one: its ids are the only ones known.
+    let fleet = r#"{"instances":[{"id":"i-bp1newfleet000000001"}]}"#;
+    assert_eq!(json(&app, "PUT", "/_casim/fleet", fleet).await.0, 200);
+    let (status, body) = json(&app, "POST", SEND, "").await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (404, Some("InvalidInstance.NotFound"))
+    );
+}
+
+#[tokio::test]
+async fn clock_modes_and_pins() {
+    let app = app();
+    let (_, wall) = json(
+        &app,
+        "POST",
+        "/_casim/clock/mode",
+        r#"{"mode":"wall","speed":1000}"#,
+    )
+    .await;
+    assert_eq!(wall["mode"], "wall");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (_, later) = json(&app, "GET", "/_casim/clock", "").await;
+    assert!(
+        later["now_ms"].as_i64() > wall["now_ms"].as_i64(),
+        "a fast wall clock moves: {later}"
+    );
+    let (_, manual) = json(&app, "POST", "/_casim/clock/mode", r#"{"mode":"manual"}"#).await;
+    let (_, still) = json(&app, "GET", "/_casim/clock", "").await;
+    assert_eq!(
+        manual["now_ms"], still["now_ms"],
+        "a manual clock stands still"
+    );
+    let (status, _) = json(
+        &app,
+        "POST",
+        "/_casim/clock/mode",
+        r#"{"mode":"wall","speed":0}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // A pinned InvokeId is used once; pinning one that exists is refused.
+    let pin = r#"{"invoke_id":"f-pinned000000000001"}"#;
+    assert_eq!(json(&app, "POST", "/_casim/next-ids", pin).await.0, 200);
+    assert_eq!(
+        json(&app, "POST", SEND, "").await.1["InvokeId"],
+        "f-pinned000000000001"
+    );
+    let (status, body) = json(&app, "POST", "/_casim/next-ids", pin).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        json(&app, "POST", "/_casim/next-ids", r#"{"request_id":" "}"#)
+            .await
+            .0,
+        409
+    );
+}

@@ -580,8 +580,6 @@ async fn every_send_file_parameter_is_stored_and_echoed() {
             "Name",
             "a.txt".into(),
         ),
-        // Timeout is kept for the deadline, not echoed.
-        ("&Timeout=5", "VmCount", 1.into()),
     ];
     let app = app(ErrorEra::Seed);
     for (extra, field, want) in cases {

@@ -107,6 +107,11 @@ impl Simulation {
                     .fs
                     .normalise(path)
                     .ok_or_else(|| invalid(format!("path `{path}` is not absolute")))?;
+                if !crate::fs::is_octal_mode(mode) {
+                    return Err(invalid(format!(
+                        "mode `{mode}`: give three or four octal digits like `0644`"
+                    )));
+                }
                 if let Some(Node::Dir) = instance.fs.get(&key) {
                     return Err(invalid(format!("path `{path}` is a directory")));
                 }

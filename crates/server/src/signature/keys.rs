@@ -1,5 +1,5 @@
 //! The access keys the server accepts: AccessKeyId → AccessKeySecret, read
-//! from a `--access-key ID:SECRET[,ID:SECRET…]` flag, the
+//! from a `--access-keys ID:SECRET[,ID:SECRET…]` flag, the
 //! `CASIM_ACCESS_KEYS` variable (same form) or a file with one `ID:SECRET`
 //! per line. Secrets never appear in `Debug` output or error messages.
 
