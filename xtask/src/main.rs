@@ -67,13 +67,13 @@ USAGE:
 
 Runs `cargo run --quiet -p casim -- run [NAME...] [--raw json|xml]` from the workspace root
 and exits with its exit status. Each NAME is a scenario file scenarios/NAME.toml; with no
-NAME every scenario runs. `--raw json` or `--raw xml` prints the raw
-DescribeSendFileResults responses in that format instead of the report.
+NAME every scenario runs. `--raw json` or `--raw xml` also prints the raw
+DescribeSendFileResults responses in that format after each describe step.
 
 EXAMPLES:
     cargo xtask simulate                      # every scenario
-    cargo xtask simulate happy-path           # scenarios/happy-path.toml
-    cargo xtask simulate happy-path --raw xml
+    cargo xtask simulate seed-sample          # scenarios/seed-sample.toml
+    cargo xtask simulate seed-sample --raw xml
 ";
 
 fn main() -> ExitCode {
@@ -338,7 +338,8 @@ fn check_raw_format(args: &[OsString]) -> Result<(), String> {
             continue;
         };
         match format.as_deref() {
-            Some("json" | "xml") => {}
+            Some(word) if word.eq_ignore_ascii_case("json") || word.eq_ignore_ascii_case("xml") => {
+            }
             Some(other) => return Err(format!("--raw takes json or xml, not {other:?}")),
             None => return Err("--raw needs a format: json or xml".to_owned()),
         }
