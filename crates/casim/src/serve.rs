@@ -79,6 +79,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging();
     let config = config(&args)?;
 
+    if !args.bind.is_loopback() {
+        eprintln!(
+            "casim: warning: listening on {}, beyond this machine; the mock has no access \
+             control, and its control API can change everything (use 127.0.0.1 unless you mean it)",
+            args.bind
+        );
+    }
     let server = casim_server::start(config.clone()).await?;
     println!("casim listening on http://{}", server.addr());
     for instance in &config.fleet.instances {
