@@ -38,6 +38,11 @@ pub struct Instance {
     /// When the agent last changed state (stopped, started, ...), if ever.
     #[serde(default)]
     pub agent_since: Option<Timestamp>,
+    /// How many times the agent stopped, fell silent or began an upgrade,
+    /// or the instance stopped: an agent that held a task across one of
+    /// these lost it.
+    #[serde(default)]
+    pub disruptions: u64,
     /// When the instance last changed state, if it has since loading.
     #[serde(default)]
     pub state_since: Option<Timestamp>,
@@ -146,6 +151,7 @@ impl Instance {
             agent_since: None,
             disk_free_bytes: spec.disk_free_bytes,
             state_since: None,
+            disruptions: 0,
         })
     }
 

@@ -37,6 +37,7 @@ impl Simulation {
         let message = match change {
             FleetChange::StopAgent { .. } => {
                 instance.agent = AgentState::Stopped;
+                instance.disruptions = instance.disruptions.saturating_add(1);
                 instance.agent_since = Some(now);
                 format!("agent on {id} stopped")
             }
@@ -47,12 +48,14 @@ impl Simulation {
             }
             FleetChange::SilenceAgent { .. } => {
                 instance.agent = AgentState::Silent;
+                instance.disruptions = instance.disruptions.saturating_add(1);
                 instance.agent_since = Some(now);
                 instance.silent_since = now;
                 format!("agent on {id} went silent")
             }
             FleetChange::BeginAgentUpgrade { .. } => {
                 instance.agent = AgentState::Upgrading;
+                instance.disruptions = instance.disruptions.saturating_add(1);
                 instance.agent_since = Some(now);
                 format!("agent on {id} began upgrading")
             }
@@ -72,6 +75,7 @@ impl Simulation {
             }
             FleetChange::StopInstance { .. } => {
                 instance.state = InstanceState::Stopped;
+                instance.disruptions = instance.disruptions.saturating_add(1);
                 instance.state_since = Some(now);
                 format!("instance {id} stopped")
             }

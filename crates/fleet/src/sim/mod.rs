@@ -38,23 +38,29 @@ use crate::store::{Page, RecordStore, Retention};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum EventKind {
-    /// Hand the task to the agent; on success it writes for `write_ms`.
+    /// Hand the task (the instance's `ordinal`-th) to the agent; on success
+    /// it writes for `write_ms`.
     Dispatch {
         write_ms: u64,
+        ordinal: u64,
     },
-    Finish,
+    /// The agent's write ends. `disruptions` is the instance's count when
+    /// the agent took the task: if it has moved since, the agent lost the
+    /// task. `injected` is the code a fault rule chose at dispatch.
+    Finish {
+        disruptions: u64,
+        injected: Option<ErrorCode>,
+    },
     Deadline,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Event {
-    /// A step in one instance's task. `injected` is the code a fault rule
-    /// chose for the task when it was created.
+    /// A step in one instance's task.
     Task {
         invoke_id: InvokeId,
         instance_id: InstanceId,
         kind: EventKind,
-        injected: Option<ErrorCode>,
     },
     /// A scripted change to the fleet.
     Change(FleetChange),
@@ -315,13 +321,6 @@ impl Simulation {
         for instance_id in &request.instance_ids {
             instances.push(InstanceResult::pending(instance_id.clone(), now));
             let (ordinal, dispatch_ms, write_ms) = self.draw_task_timing(instance_id);
-            let injected = self.injected_fault(instance_id, &request.file.name, ordinal);
-            if let Some(code) = injected {
-                self.log.record(
-                    now,
-                    format!("{invoke_id} on {instance_id}: fault injected: {code}"),
-                );
-            }
             if let Some(instance) = self.instances.get_mut(instance_id) {
                 instance.in_flight.insert(invoke_id.clone());
             }
@@ -329,11 +328,10 @@ impl Simulation {
                 invoke_id: invoke_id.clone(),
                 instance_id: instance_id.clone(),
                 kind,
-                injected,
             };
             self.schedule(
                 now.plus_millis(dispatch_ms),
-                task(EventKind::Dispatch { write_ms }),
+                task(EventKind::Dispatch { write_ms, ordinal }),
             );
             self.schedule(deadline, task(EventKind::Deadline));
         }
@@ -426,13 +424,12 @@ impl Simulation {
     }
 
     fn handle(&mut self, event: Event) {
-        let (invoke_id, instance_id, kind, injected) = match event {
+        let (invoke_id, instance_id, kind) = match event {
             Event::Task {
                 invoke_id,
                 instance_id,
                 kind,
-                injected,
-            } => (invoke_id, instance_id, kind, injected),
+            } => (invoke_id, instance_id, kind),
             Event::Change(change) => {
                 if let Err(error) = self.apply(&change) {
                     self.log
@@ -454,16 +451,28 @@ impl Simulation {
             return;
         }
         match kind {
-            EventKind::Dispatch { write_ms } => {
+            EventKind::Dispatch { write_ms, ordinal } => {
                 let Some(instance) = self.instances.get(&instance_id) else {
                     return;
                 };
+                // A natural cause wins, and spends no fault rule's budget.
                 if let Some(code) = instance.refuses_dispatch(now) {
                     self.finish_task(&invoke_id, &instance_id, Err(code), "refused at dispatch");
                     return;
                 }
+                let disruptions = instance.disruptions;
+                let file_name = match self.store.get(&invoke_id) {
+                    Some(record) => record.file.name.clone(),
+                    None => return,
+                };
+                let injected = self.injected_fault(&instance_id, &file_name, ordinal);
                 if let Some(code) = injected.filter(|code| fails_at_dispatch(*code)) {
-                    self.finish_task(&invoke_id, &instance_id, Err(code), "injected at dispatch");
+                    self.finish_task(
+                        &invoke_id,
+                        &instance_id,
+                        Err(code),
+                        "fault rule at dispatch",
+                    );
                     return;
                 }
                 self.update(&invoke_id, &instance_id, |result| result.start(now));
@@ -472,18 +481,26 @@ impl Simulation {
                     format!("{invoke_id} on {instance_id}: agent took the task"),
                 );
                 if injected == Some(ErrorCode::DeliveryTimeout) {
-                    // The injected hang: the agent never reports back.
+                    self.log.record(
+                        now,
+                        format!("{invoke_id} on {instance_id}: fault rule: the agent will never report back"),
+                    );
                     return;
                 }
                 let finish = Event::Task {
                     invoke_id,
                     instance_id,
-                    kind: EventKind::Finish,
-                    injected,
+                    kind: EventKind::Finish {
+                        disruptions,
+                        injected,
+                    },
                 };
                 self.schedule(now.plus_millis(write_ms), finish);
             }
-            EventKind::Finish => {
+            EventKind::Finish {
+                disruptions,
+                injected,
+            } => {
                 let file = match self.store.get(&invoke_id) {
                     Some(record) => record.file.clone(),
                     None => return,
@@ -491,16 +508,24 @@ impl Simulation {
                 let Some(instance) = self.instances.get_mut(&instance_id) else {
                     return;
                 };
-                if !instance.can_finish_tasks() {
+                // An agent that stopped, fell silent or began an upgrade while
+                // it held the task (or whose instance stopped) lost it, even if
+                // it is back by now; the task ends at its deadline.
+                if instance.disruptions != disruptions || !instance.can_finish_tasks() {
                     let why = format!(
-                        "{invoke_id} on {instance_id}: agent cannot finish (instance {:?}, agent {:?}); the task waits for its timeout",
+                        "{invoke_id} on {instance_id}: the agent lost the task (instance {:?}, agent {:?}); it waits for its timeout",
                         instance.state, instance.agent
                     );
                     self.log.record(now, why);
                     return;
                 }
                 if let Some(code) = injected {
-                    self.finish_task(&invoke_id, &instance_id, Err(code), "injected on the agent");
+                    self.finish_task(
+                        &invoke_id,
+                        &instance_id,
+                        Err(code),
+                        "fault rule on the agent",
+                    );
                     return;
                 }
                 let outcome = agent::write_file(instance, &file);
