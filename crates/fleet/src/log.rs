@@ -46,6 +46,21 @@ impl DecisionLog {
         }
     }
 
+    /// Appends `other`'s entries, numbered on from here. They were logged
+    /// when first recorded, so they are not logged again.
+    pub fn adopt(&mut self, other: DecisionLog) {
+        for entry in other.entries {
+            while self.entries.len() >= CAPACITY {
+                self.entries.pop_front();
+            }
+            self.entries.push_back(LogEntry {
+                seq: self.next_seq,
+                ..entry
+            });
+            self.next_seq = self.next_seq.saturating_add(1);
+        }
+    }
+
     /// Entries with `seq >= from`, oldest first.
     pub fn since(&self, from: u64) -> impl Iterator<Item = &LogEntry> {
         self.entries.iter().filter(move |entry| entry.seq >= from)

@@ -84,3 +84,43 @@ fn an_unnamed_rule_fires_alike_whatever_was_added_before_it() {
     });
     assert_eq!(alone, after_others);
 }
+
+#[test]
+fn a_rule_removed_and_added_again_starts_afresh() {
+    let mut sim = Simulation::new(fleet(1), 1, Timestamp::MIN).expect("sim");
+    let once = || ApiFaultRule {
+        id: String::new(),
+        actions: vec!["DescribeSendFileResults".into()],
+        kind: ApiFaultKind::Throttle,
+        rate: None,
+        count: Some(1),
+    };
+    let id = sim.add_api_fault(once()).expect("rule").id;
+    assert_eq!(
+        sim.api_fault("DescribeSendFileResults"),
+        Some(ApiFaultKind::Throttle)
+    );
+    assert_eq!(
+        sim.api_fault("DescribeSendFileResults"),
+        None,
+        "count 1 is spent"
+    );
+    assert!(sim.remove_fault(&id));
+    assert_eq!(
+        sim.add_api_fault(once()).expect("rule").id,
+        id,
+        "named by its content"
+    );
+    assert_eq!(
+        sim.api_fault("DescribeSendFileResults"),
+        Some(ApiFaultKind::Throttle)
+    );
+    // Actions casim does not answer meet no API fault.
+    let every = ApiFaultRule {
+        actions: Vec::new(),
+        count: None,
+        ..once()
+    };
+    sim.add_api_fault(every).expect("rule");
+    assert_eq!(sim.api_fault("Bogus"), None);
+}

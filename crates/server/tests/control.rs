@@ -89,6 +89,42 @@ async fn control_errors_are_json_that_names_the_problem() {
             404,
             "no fault named `none`",
         ),
+        // A scheduled change is checked when it is accepted, not dropped later.
+        (
+            "POST",
+            "/_casim/fleet/changes",
+            r#"{"change":"end_agent_upgrade","instance_id":"i-bp1demo0web00000001","version":"abc","after_ms":10}"#,
+            400,
+            "agent version `abc`",
+        ),
+        (
+            "POST",
+            "/_casim/fleet/changes",
+            r#"{"change":"add_file","instance_id":"i-bp1demo0web00000001","path":"/x","mode":"99","after_ms":10}"#,
+            400,
+            "mode `99`",
+        ),
+        (
+            "POST",
+            "/_casim/api-faults",
+            r#"{"actions":["SendFiel"],"kind":{"type":"throttle"}}"#,
+            400,
+            "no action `SendFiel`",
+        ),
+        (
+            "POST",
+            "/_casim/api-faults",
+            r#"{"kind":{"type":"latency","millis":18446744073709551615}}"#,
+            400,
+            "latency of",
+        ),
+        (
+            "PUT",
+            "/_casim/state",
+            r#"{"schema_version":1,"surprise":true}"#,
+            400,
+            "unknown field `surprise`",
+        ),
     ];
     for (method, uri, body, status, needle) in cases {
         let (got, bytes) = call(&app, method, uri, body.as_bytes().to_vec()).await;

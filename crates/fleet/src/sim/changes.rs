@@ -9,12 +9,49 @@ impl Simulation {
         at: Timestamp,
         change: FleetChange,
     ) -> Result<(), FleetError> {
-        let id = change.instance_id();
-        if !self.instances.contains_key(id) {
-            return Err(FleetError::UnknownInstance { id: id.clone() });
-        }
+        self.check_change(&change)?;
         self.schedule(at.max(self.now), Event::Change(change));
         Ok(())
+    }
+
+    /// Refuses now a change that could never apply, so a scheduled one is
+    /// not silently dropped when it falls due.
+    fn check_change(&self, change: &FleetChange) -> Result<(), FleetError> {
+        let id = change.instance_id();
+        let instance = self
+            .instances
+            .get(id)
+            .ok_or_else(|| FleetError::UnknownInstance { id: id.clone() })?;
+        let invalid = |reason: String| FleetError::InvalidInstance {
+            id: id.clone(),
+            reason,
+        };
+        if instance.state == InstanceState::Released {
+            return Err(invalid("the instance is released".to_owned()));
+        }
+        match change {
+            FleetChange::EndAgentUpgrade {
+                version: Some(version),
+                ..
+            } if parse_version(version).is_none() => Err(invalid(format!(
+                "agent version `{version}` is not dotted numbers"
+            ))),
+            FleetChange::AddFile { path, mode, .. } => {
+                if instance.fs.normalise(path).is_none() {
+                    return Err(invalid(format!("path `{path}` is not absolute")));
+                }
+                if !crate::fs::is_octal_mode(mode) {
+                    return Err(invalid(format!(
+                        "mode `{mode}`: give three or four octal digits like `0644`"
+                    )));
+                }
+                Ok(())
+            }
+            FleetChange::RemoveFile { path, .. } if instance.fs.normalise(path).is_none() => {
+                Err(invalid(format!("path `{path}` is not absolute")))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Applies a change to the fleet now.

@@ -20,25 +20,7 @@ impl Simulation {
 
     /// Adds an API fault rule (named `api-fault-N` when it has no id).
     pub fn add_api_fault(&mut self, mut rule: ApiFaultRule) -> Result<ApiFaultRule, FleetError> {
-        faults::check_rate(rule.rate).map_err(FleetError::InvalidFault)?;
-        if let Some(unknown) = rule
-            .actions
-            .iter()
-            .find(|a| !casim_model::ACTIONS.contains(&a.as_str()))
-        {
-            return Err(FleetError::InvalidFault(format!(
-                "no action `{unknown}`; casim answers {}",
-                casim_model::ACTIONS.join(", ")
-            )));
-        }
-        if let ApiFaultKind::Latency { millis } = rule.kind {
-            if millis > faults::MAX_LATENCY_MS {
-                return Err(FleetError::InvalidFault(format!(
-                    "latency of {millis} ms is over the {} ms a client could wait for",
-                    faults::MAX_LATENCY_MS
-                )));
-            }
-        }
+        check_api_rule(&rule)?;
         let content = serde_json::to_vec(&rule).unwrap_or_default();
         rule.id = self.rule_id(rule.id, "api-fault", &content)?;
         self.log.record(
@@ -90,6 +72,9 @@ impl Simulation {
         self.api_faults.retain(|r| r.id != id);
         let removed = before != self.faults.len() + self.api_faults.len();
         if removed {
+            // A rule added again under the same id starts afresh.
+            self.fault_hits.retain(|(rule, _), _| rule != id);
+            self.api_fault_calls.remove(id);
             self.log.record(self.now, format!("fault {id} removed"));
         }
         removed
@@ -129,6 +114,14 @@ impl Simulation {
 
     /// The API fault, if any, that this call to `action` meets.
     pub fn api_fault(&mut self, action: &str) -> Option<ApiFaultKind> {
+        // Only the actions casim answers meet API faults; anything else is
+        // refused as an unknown action whatever the rules say.
+        if !casim_model::ACTIONS.contains(&action) {
+            return None;
+        }
+        // Every rule in scope sees every call, so whether one fires never
+        // depends on whether an earlier rule fired first.
+        let mut chosen = None;
         for rule in &self.api_faults {
             if !rule.actions.is_empty() && !rule.actions.iter().any(|a| a == action) {
                 continue;
@@ -139,7 +132,7 @@ impl Simulation {
                 .or_insert((0, 0));
             let call = *calls;
             *calls = (*calls).saturating_add(1);
-            if rule.count.is_some_and(|count| *fired >= count) {
+            if chosen.is_some() || rule.count.is_some_and(|count| *fired >= count) {
                 continue;
             }
             let key = [
@@ -149,16 +142,40 @@ impl Simulation {
             ];
             if faults::fires(self.seed, rule.rate, &key) {
                 *fired = (*fired).saturating_add(1);
-                let kind = rule.kind;
-                self.log.record(
-                    self.now,
-                    format!("{action}: API fault {} fired: {kind:?}", rule.id),
-                );
-                return Some(kind);
+                chosen = Some((rule.id.clone(), rule.kind));
             }
         }
-        None
+        let (id, kind) = chosen?;
+        self.log.record(
+            self.now,
+            format!("{action}: API fault {id} fired: {kind:?}"),
+        );
+        Some(kind)
     }
+}
+
+/// Refuses an API fault rule that could never act as written.
+pub(super) fn check_api_rule(rule: &ApiFaultRule) -> Result<(), FleetError> {
+    faults::check_rate(rule.rate).map_err(FleetError::InvalidFault)?;
+    if let Some(unknown) = rule
+        .actions
+        .iter()
+        .find(|a| !casim_model::ACTIONS.contains(&a.as_str()))
+    {
+        return Err(FleetError::InvalidFault(format!(
+            "no action `{unknown}`; casim answers {}",
+            casim_model::ACTIONS.join(", ")
+        )));
+    }
+    if let ApiFaultKind::Latency { millis } = rule.kind {
+        if millis > faults::MAX_LATENCY_MS {
+            return Err(FleetError::InvalidFault(format!(
+                "latency of {millis} ms is over the {} ms a client could wait for",
+                faults::MAX_LATENCY_MS
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The first four bytes of a digest as hex: enough to tell rules apart.

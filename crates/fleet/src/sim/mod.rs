@@ -110,24 +110,7 @@ pub struct Simulation {
 impl Simulation {
     /// A fleet as `spec` describes it, at `start`, with nothing sent yet.
     pub fn new(spec: FleetSpec, seed: u64, start: Timestamp) -> Result<Simulation, FleetError> {
-        crate::instance::check_timing(&spec.timing).map_err(FleetError::InvalidFleet)?;
-        for (group, timing) in &spec.instance_groups {
-            crate::instance::check_timing(timing).map_err(|reason| {
-                FleetError::InvalidFleet(format!("instance group {group}: {reason}"))
-            })?;
-        }
-        let mut instances = BTreeMap::new();
-        for instance_spec in &spec.instances {
-            let instance = Instance::from_spec(instance_spec)?;
-            if instances
-                .insert(instance_spec.id.clone(), instance)
-                .is_some()
-            {
-                return Err(FleetError::DuplicateInstance {
-                    id: instance_spec.id.clone(),
-                });
-            }
-        }
+        let instances = Simulation::check_spec(&spec)?;
         let regions = spec.instances.iter().map(|i| i.region.clone()).collect();
         let (faults, api_faults, schedule) = (
             spec.faults.clone(),
@@ -167,6 +150,36 @@ impl Simulation {
         Ok(sim)
     }
 
+    /// The instances `spec` describes, or why it is no fleet: the checks
+    /// `new` makes, without building anything else or logging.
+    pub fn check_spec(spec: &FleetSpec) -> Result<BTreeMap<InstanceId, Instance>, FleetError> {
+        crate::instance::check_timing(&spec.timing).map_err(FleetError::InvalidFleet)?;
+        for (group, timing) in &spec.instance_groups {
+            crate::instance::check_timing(timing).map_err(|reason| {
+                FleetError::InvalidFleet(format!("instance group {group}: {reason}"))
+            })?;
+        }
+        let mut instances = BTreeMap::new();
+        for instance_spec in &spec.instances {
+            let instance = Instance::from_spec(instance_spec)?;
+            if instances
+                .insert(instance_spec.id.clone(), instance)
+                .is_some()
+            {
+                return Err(FleetError::DuplicateInstance {
+                    id: instance_spec.id.clone(),
+                });
+            }
+        }
+        for rule in &spec.faults {
+            crate::faults::check_rate(rule.rate).map_err(FleetError::InvalidFault)?;
+        }
+        for rule in &spec.api_faults {
+            fault_rules::check_api_rule(rule)?;
+        }
+        Ok(instances)
+    }
+
     /// Keeps records for `retention` instead of the seed's two weeks and
     /// 100,000 records.
     pub fn with_retention(mut self, retention: Retention) -> Simulation {
@@ -186,9 +199,7 @@ impl Simulation {
         let mut fresh = Simulation::new(spec, seed, self.start)?.with_retention(self.retention);
         let startup = std::mem::take(&mut fresh.log);
         fresh.log = self.log.continued();
-        for entry in startup.since(0) {
-            fresh.log.record(entry.at, entry.message.clone());
-        }
+        fresh.log.adopt(startup);
         *self = fresh;
         Ok(())
     }

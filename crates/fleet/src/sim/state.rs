@@ -1,11 +1,13 @@
 //! The whole simulation as plain data, out and back in.
 
+use super::fault_rules;
 use super::*;
 use crate::faults;
 
 /// The whole simulation as plain data: what `export` writes and `import`
 /// reads back, so a restart or a saved bug report loses nothing.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SimState {
     pub schema_version: u32,
     seed: u64,
@@ -68,29 +70,62 @@ impl Simulation {
         }
         // The fleet must be one `new` would take, or a later reset would
         // have nothing sound to go back to.
-        Simulation::new(state.spec.clone(), state.seed, state.start)?;
-        for rule in &state.faults {
-            faults::check_rate(rule.rate).map_err(FleetError::InvalidFault)?;
-        }
-        for rule in &state.api_faults {
-            faults::check_rate(rule.rate).map_err(FleetError::InvalidFault)?;
-        }
+        Simulation::check_spec(&state.spec)?;
+        let invalid = |reason: String| FleetError::InvalidFleet(format!("state: {reason}"));
         if state.now < state.start {
-            return Err(FleetError::InvalidFleet(format!(
-                "the state's time {} is before its start {}",
+            return Err(invalid(format!(
+                "its time {} is before its start {}",
                 state.now, state.start
             )));
+        }
+        let mut rule_ids = BTreeSet::new();
+        for rule in &state.faults {
+            faults::check_rate(rule.rate).map_err(FleetError::InvalidFault)?;
+            if !rule_ids.insert(rule.id.clone()) {
+                return Err(invalid(format!("two fault rules are named `{}`", rule.id)));
+            }
+        }
+        for rule in &state.api_faults {
+            fault_rules::check_api_rule(rule)?;
+            if !rule_ids.insert(rule.id.clone()) {
+                return Err(invalid(format!("two fault rules are named `{}`", rule.id)));
+            }
         }
         let mut instances = BTreeMap::new();
         for instance in state.instances {
             let id = instance.spec.id.clone();
+            if parse_version(&instance.agent_version).is_none() {
+                return Err(invalid(format!(
+                    "instance {id} has agent version `{}`",
+                    instance.agent_version
+                )));
+            }
             if instances.insert(id.clone(), instance).is_some() {
                 return Err(FleetError::DuplicateInstance { id });
             }
         }
+        let declared: BTreeSet<&InstanceId> = state.spec.instances.iter().map(|i| &i.id).collect();
+        if declared != instances.keys().collect() {
+            return Err(invalid(
+                "its instances are not the ones its fleet declares".to_owned(),
+            ));
+        }
         let mut store = RecordStore::default();
         for record in state.records {
+            if store.contains(&record.invoke_id) {
+                return Err(invalid(format!(
+                    "record {} appears twice",
+                    record.invoke_id
+                )));
+            }
             store.insert(record);
+        }
+        if state
+            .events
+            .iter()
+            .any(|((_, _, seq), _)| *seq >= state.next_event)
+        {
+            return Err(invalid("an event is numbered past next_event".to_owned()));
         }
         Ok(Simulation {
             seed: state.seed,
