@@ -148,13 +148,7 @@ impl<'a> Runner<'a> {
             scenario: scenario.name.clone(),
             description: scenario.description.clone(),
             path: scenario.path.clone(),
-            setting: format!(
-                "seed {}, start {}, region {}, {instances} instance{}",
-                scenario.seed,
-                scenario.start_time,
-                scenario.region,
-                if instances == 1 { "" } else { "s" }
-            ),
+            setting: setting(scenario, instances),
             steps: Vec::with_capacity(scenario.steps.len()),
         };
         for (index, step) in scenario.steps.iter().enumerate() {
@@ -931,6 +925,43 @@ fn describe_fault(rule: &FaultRule) -> String {
         text.push_str(&format!(", for {}", scope.names.join(" ")));
     }
     text
+}
+
+/// The scenario's setting: seed, start, region and fleet size, then each
+/// fault rule and scheduled change the fleet declares, so a reader sees
+/// the cause of what follows before it happens.
+fn setting(scenario: &Scenario, instances: usize) -> String {
+    let mut lines = vec![format!(
+        "seed {}, start {}, region {}, {instances} instance{}",
+        scenario.seed,
+        scenario.start_time,
+        scenario.region,
+        if instances == 1 { "" } else { "s" }
+    )];
+    for rule in &scenario.fleet.faults {
+        lines.push(format!(
+            "fault rule {}",
+            describe_fault(rule).trim_start_matches(": ")
+        ));
+    }
+    for rule in &scenario.fleet.api_faults {
+        lines.push(format!(
+            "API fault rule {}",
+            describe_api_fault(rule).trim_start_matches(": ")
+        ));
+    }
+    for scheduled in &scenario.fleet.schedule {
+        let kind = serde_json::to_value(&scheduled.change)
+            .ok()
+            .and_then(|v| v.get("change").and_then(|k| k.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| "change".to_owned());
+        lines.push(format!(
+            "scheduled at {}: {kind} on {}",
+            scheduled.at,
+            scheduled.change.instance_id()
+        ));
+    }
+    lines.join("\n  ")
 }
 
 /// An API fault rule in one line: `api-fault-1: throttle on
