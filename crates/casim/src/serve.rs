@@ -93,10 +93,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "  instance {} ({}, {}, {:?})",
             instance.id,
             instance.region,
-            match instance.os {
-                casim_fleet::spec::OsType::Linux => "linux",
-                casim_fleet::spec::OsType::Windows => "windows",
-            },
+            instance.os.as_str().to_ascii_lowercase(),
             instance.state
         );
     }

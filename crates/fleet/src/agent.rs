@@ -5,8 +5,9 @@
 
 use casim_model::{ErrorCode, FileSpec};
 
+use crate::fs::parent_of;
 use crate::fs::{FileData, MkdirError, Node};
-use crate::instance::{Instance, parent_of};
+use crate::instance::Instance;
 use crate::spec::OsType;
 
 /// Longest file name a Linux file system takes, in bytes.

@@ -34,6 +34,18 @@ pub fn is_octal_mode(mode: &str) -> bool {
     (3..=4).contains(&mode.len()) && mode.bytes().all(|b| (b'0'..=b'7').contains(&b))
 }
 
+/// The directory part of a normalised key.
+pub fn parent_of(key: &str, os: OsType) -> String {
+    let (separator, root) = match os {
+        OsType::Linux => ('/', 1),
+        OsType::Windows => ('\\', 3),
+    };
+    match key.rfind(separator) {
+        Some(index) if index >= root => key[..index].to_owned(),
+        _ => key[..root.min(key.len())].to_owned(),
+    }
+}
+
 /// Why a directory could not be created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MkdirError {
@@ -237,6 +249,14 @@ mod tests {
             owner: "root".into(),
             group: "root".into(),
         }
+    }
+
+    #[test]
+    fn parents() {
+        assert_eq!(parent_of("/root/a.txt", OsType::Linux), "/root");
+        assert_eq!(parent_of("/a.txt", OsType::Linux), "/");
+        assert_eq!(parent_of("c:\\a.txt", OsType::Windows), "c:\\");
+        assert_eq!(parent_of("c:\\x\\a.txt", OsType::Windows), "c:\\x");
     }
 
     #[test]

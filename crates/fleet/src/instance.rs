@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::FleetError;
 use crate::fs::{FileData, FileSystem, Node};
-use crate::spec::{AgentState, InstanceSpec, InstanceState, OsType, Timing};
+use crate::spec::{AgentState, InstanceSpec, InstanceState, OsType};
 
 /// An agent that has said nothing for this long is "not responding".
 pub const HEARTBEAT_TIMEOUT_MS: u64 = 120_000;
@@ -78,7 +78,7 @@ impl Instance {
         if spec.region.as_str().is_empty() {
             return Err(invalid("the region is empty".to_owned()));
         }
-        check_timing(&spec.timing).map_err(invalid)?;
+        spec.timing.check().map_err(invalid)?;
         if parse_version(&spec.agent.version).is_none() {
             return Err(invalid(format!(
                 "agent version `{}` is not dotted numbers like `2.2.3.256`",
@@ -122,7 +122,7 @@ impl Instance {
                     file.path, file.mode
                 )));
             }
-            let parent = parent_of(&key, spec.os);
+            let parent = crate::fs::parent_of(&key, spec.os);
             fs.mkdir_all(&parent)
                 .map_err(|_| invalid(format!("file `{}` is inside a file", file.path)))?;
             fs.write(
@@ -242,36 +242,6 @@ impl Instance {
     }
 }
 
-/// Refuses a delay whose bounds are the wrong way round.
-pub fn check_timing(timing: &Timing) -> Result<(), String> {
-    for (name, delay) in [
-        ("dispatch_delay", timing.dispatch_delay),
-        ("write_duration", timing.write_duration),
-    ] {
-        if let Some(delay) = delay {
-            if delay.min_ms > delay.max_ms {
-                return Err(format!(
-                    "{name} has min_ms {} above max_ms {}",
-                    delay.min_ms, delay.max_ms
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The directory part of a normalised key.
-pub fn parent_of(key: &str, os: OsType) -> String {
-    let (separator, root) = match os {
-        OsType::Linux => ('/', 1),
-        OsType::Windows => ('\\', 3),
-    };
-    match key.rfind(separator) {
-        Some(index) if index >= root => key[..index].to_owned(),
-        _ => key[..root.min(key.len())].to_owned(),
-    }
-}
-
 /// `2.2.3.256` as numbers; `None` unless every part is a number.
 pub fn parse_version(text: &str) -> Option<Vec<u64>> {
     text.split('.')
@@ -291,13 +261,5 @@ mod tests {
         assert!(v("1.0.10.1") > MIN_LINUX_AGENT.to_vec());
         assert!(v("2") > MIN_LINUX_AGENT.to_vec());
         assert_eq!(parse_version("1.x"), None);
-    }
-
-    #[test]
-    fn parents() {
-        assert_eq!(parent_of("/root/a.txt", OsType::Linux), "/root");
-        assert_eq!(parent_of("/a.txt", OsType::Linux), "/");
-        assert_eq!(parent_of("c:\\a.txt", OsType::Windows), "c:\\");
-        assert_eq!(parent_of("c:\\x\\a.txt", OsType::Windows), "c:\\x");
     }
 }

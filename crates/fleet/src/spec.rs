@@ -67,6 +67,24 @@ pub struct Timing {
 }
 
 impl Timing {
+    /// Refuses a delay whose bounds are the wrong way round.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, delay) in [
+            ("dispatch_delay", self.dispatch_delay),
+            ("write_duration", self.write_duration),
+        ] {
+            if let Some(delay) = delay {
+                if delay.min_ms > delay.max_ms {
+                    return Err(format!(
+                        "{name} has min_ms {} above max_ms {}",
+                        delay.min_ms, delay.max_ms
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Real deliveries take about a second or two end to end.
     pub const BUILT_IN_DISPATCH: Delay = Delay {
         min_ms: 200,
@@ -145,6 +163,16 @@ pub enum OsType {
     #[default]
     Linux,
     Windows,
+}
+
+impl OsType {
+    /// As the API spells it in `OSType`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OsType::Linux => "Linux",
+            OsType::Windows => "Windows",
+        }
+    }
 }
 
 /// The ECS instance lifecycle states that matter to delivery, spelled as

@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use casim_fleet::ApiFaultKind;
 use casim_fleet::instance::AgentReport;
-use casim_fleet::spec::OsType;
 use casim_model::response::{
     DescribeCloudAssistantStatusResponse, DescribeSendFileResultsResponse,
     InstanceCloudAssistantStatus, InstanceCloudAssistantStatusSet, Invocation, Invocations,
@@ -263,10 +262,7 @@ fn agent_status(report: &AgentReport) -> InstanceCloudAssistantStatus {
         invocation_count: report.invocation_count,
         last_invoked_time: time(report.last_invoked_time),
         last_heartbeat_time: time(report.last_heartbeat_time),
-        os_type: match report.os_type {
-            OsType::Linux => "Linux",
-            OsType::Windows => "Windows",
-        },
+        os_type: report.os_type.as_str(),
         support_session_manager: report.support_session_manager,
     }
 }

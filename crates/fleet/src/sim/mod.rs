@@ -29,11 +29,12 @@ use crate::agent;
 use crate::change::FleetChange;
 use crate::error::FleetError;
 use crate::faults::{ApiFaultKind, ApiFaultRule, FaultRule};
+use crate::fs::parent_of;
 use crate::fs::{FileData, Node};
-use crate::instance::{AgentReport, Instance, parent_of, parse_version};
+use crate::instance::{AgentReport, Instance, parse_version};
 use crate::log::{DecisionLog, LogEntry};
 use crate::rng;
-use crate::spec::{AgentState, Delay, FleetSpec, InstanceState, OsType, SCHEMA_VERSION, Timing};
+use crate::spec::{AgentState, Delay, FleetSpec, InstanceState, SCHEMA_VERSION, Timing};
 use crate::store::{Page, RecordStore, Retention};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,9 +154,9 @@ impl Simulation {
     /// The instances `spec` describes, or why it is no fleet: the checks
     /// `new` makes, without building anything else or logging.
     pub fn check_spec(spec: &FleetSpec) -> Result<BTreeMap<InstanceId, Instance>, FleetError> {
-        crate::instance::check_timing(&spec.timing).map_err(FleetError::InvalidFleet)?;
+        spec.timing.check().map_err(FleetError::InvalidFleet)?;
         for (group, timing) in &spec.instance_groups {
-            crate::instance::check_timing(timing).map_err(|reason| {
+            timing.check().map_err(|reason| {
                 FleetError::InvalidFleet(format!("instance group {group}: {reason}"))
             })?;
         }

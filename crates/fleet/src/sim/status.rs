@@ -18,10 +18,7 @@ impl Simulation {
         };
         let os_matches = |instance: &&Instance| {
             request.os_type.as_ref().is_none_or(|os| {
-                let name = match instance.os() {
-                    OsType::Linux => "linux",
-                    OsType::Windows => "windows",
-                };
+                let name = instance.os().as_str();
                 os.eq_ignore_ascii_case(name)
             })
         };
