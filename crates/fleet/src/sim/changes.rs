@@ -14,8 +14,9 @@ impl Simulation {
         Ok(())
     }
 
-    /// Refuses now a change that could never apply, so a scheduled one is
-    /// not silently dropped when it falls due.
+    /// Refuses a change that could never apply: checked when a change is
+    /// scheduled, so it is not silently dropped when it falls due, and again
+    /// when it applies.
     fn check_change(&self, change: &FleetChange) -> Result<(), FleetError> {
         let id = change.instance_id();
         let instance = self
@@ -56,6 +57,9 @@ impl Simulation {
 
     /// Applies a change to the fleet now.
     pub fn apply(&mut self, change: &FleetChange) -> Result<(), FleetError> {
+        // The same checks a scheduled change passed when it was accepted:
+        // the instance may have been released since.
+        self.check_change(change)?;
         let now = self.now;
         let id = change.instance_id().clone();
         let instance = self
@@ -66,10 +70,6 @@ impl Simulation {
             id: id.clone(),
             reason,
         };
-        // A released instance is gone: nothing can happen to it any more.
-        if instance.state == InstanceState::Released {
-            return Err(invalid("the instance is released".to_owned()));
-        }
 
         let message = match change {
             FleetChange::StopAgent { .. } => {
@@ -100,11 +100,6 @@ impl Simulation {
                 version: Some(version),
                 ..
             } => {
-                if parse_version(version).is_none() {
-                    return Err(invalid(format!(
-                        "agent version `{version}` is not dotted numbers"
-                    )));
-                }
                 instance.agent = AgentState::Running;
                 instance.agent_since = Some(now);
                 instance.agent_version = version.clone();
@@ -148,11 +143,6 @@ impl Simulation {
                     .fs
                     .normalise(path)
                     .ok_or_else(|| invalid(format!("path `{path}` is not absolute")))?;
-                if !crate::fs::is_octal_mode(mode) {
-                    return Err(invalid(format!(
-                        "mode `{mode}`: give three or four octal digits like `0644`"
-                    )));
-                }
                 if let Some(Node::Dir) = instance.fs.get(&key) {
                     return Err(invalid(format!("path `{path}` is a directory")));
                 }
