@@ -87,16 +87,7 @@ instances = { "i-bp1aaaaaaaaaaaaaaaaa" = { status = "Pending", error_code = "Cli
     let steps = steps
         .replace("as = \"s\"\n", "")
         .replace("invoke = \"s\"", "invoke_id = \"f-none\"");
-    let scenario = parse(&format!("{HEAD}{steps}"), Path::new("case.toml"))
-        .unwrap_or_else(|error| panic!("{error}"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let report = runtime
-        .block_on(run(&scenario))
-        .unwrap_or_else(|error| panic!("{error}"));
-    let failures: Vec<String> = report.failures().iter().map(ToString::to_string).collect();
+    let failures = failures_of(&steps);
     let accepted = failures.first().cloned().unwrap_or_default();
     assert!(
         accepted.starts_with("scenario case, step 1: SendFile error Code: expected `MissingName`, got `(accepted: InvokeId f-"),
@@ -140,16 +131,7 @@ do = "describe"
 title = "throttled once"
 expect_error = "Throttling.User"
 "#;
-    let scenario = parse(&format!("{HEAD}{steps}"), Path::new("case.toml"))
-        .unwrap_or_else(|error| panic!("{error}"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let report = runtime
-        .block_on(run(&scenario))
-        .unwrap_or_else(|error| panic!("{error}"));
-    let failures: Vec<String> = report.failures().iter().map(ToString::to_string).collect();
+    let failures = failures_of(steps);
     assert_eq!(failures.len(), 3, "{failures:#?}");
     assert!(
         failures[0].starts_with(
@@ -166,4 +148,18 @@ expect_error = "Throttling.User"
             "scenario case, step 4: outcome of the XML fetch: expected `http 400`, got `http 200`",
         ]
     );
+}
+
+/// Runs `HEAD` plus `steps` to the end and lists its failed expectations.
+fn failures_of(steps: &str) -> Vec<String> {
+    let scenario = parse(&format!("{HEAD}{steps}"), Path::new("case.toml"))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let report = runtime
+        .block_on(run(&scenario))
+        .unwrap_or_else(|error| panic!("{error}"));
+    report.failures().iter().map(ToString::to_string).collect()
 }
